@@ -1,0 +1,21 @@
+"""Task families, fixed tasks and the catalogue.
+
+Importing this package registers every family; add new family modules to
+`FAMILY_MODULES` below.
+"""
+
+import importlib
+
+from taskset.tasks.base import Task, TaskFamily, batch_seed
+from taskset.tasks.catalogue import (FAMILIES, FIXED, TaskEntry, get_task, list_tasks, sample_task,
+                                     task_from_config, task_from_gin, task_names, task_to_gin)
+
+FAMILY_MODULES = (
+    "taskset.tasks.mlp",
+)
+
+for _module in FAMILY_MODULES:
+    importlib.import_module(_module)
+
+__all__ = ["FAMILIES", "FIXED", "Task", "TaskEntry", "TaskFamily", "batch_seed", "get_task", "list_tasks",
+           "sample_task", "task_from_config", "task_from_gin", "task_names", "task_to_gin"]
