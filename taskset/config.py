@@ -130,6 +130,8 @@ def parse_gin(text: str, filename: str = "<gin>") -> dict[str, dict[str, Any]]:
     Raises:
       ConfigError: a syntax error, a non-literal value or a repeated binding.
     """
+    import tokenize
+
     import gin.config_parser as gin_parser
 
     class _LiteralsOnly(gin_parser.ParserDelegate):
@@ -149,7 +151,7 @@ def parse_gin(text: str, filename: str = "<gin>") -> dict[str, dict[str, Any]]:
             if statement.arg_name in fields:
                 raise ConfigError(f"{filename}: {statement.selector}.{statement.arg_name} is bound twice")
             fields[statement.arg_name] = _plain(statement.value)
-    except SyntaxError as err:
+    except (SyntaxError, tokenize.TokenError) as err:
         raise ConfigError(f"{filename}: gin syntax error: {err}") from None
     return out
 

@@ -67,8 +67,10 @@ class TfdsDataset(Dataset):
         import tensorflow_datasets as tfds
 
         data = tfds.load(self.tfds_name, split=f"{split}[:{limit}]", data_dir=str(data_dir()),
-                         download=False, try_gcs=False, batch_size=-1)
-        return self.convert(tfds.as_numpy(data))
+                         download=False, try_gcs=False)
+        # Chunked batches rather than batch_size=-1, which needs a known cardinality.
+        chunks = list(tfds.as_numpy(data.batch(4096)))
+        return self.convert({key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]})
 
     def _load(self) -> Splits:
         train = self._read(self.train_split, self.max_train)
