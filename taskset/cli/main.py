@@ -18,6 +18,7 @@ from taskset.errors import TasksetError
 PROG = "taskset-bench"
 COMMAND_MODULES = (
     "taskset.cli.tasks",
+    "taskset.cli.optimizers",
 )
 
 

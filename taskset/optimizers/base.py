@@ -101,6 +101,17 @@ class Dim:
             return f"index into {list(self.choices)!r}"
         return "bool (0 or 1)"
 
+    def to_json(self) -> dict[str, Any]:
+        """The dimension as JSON data (what `optimizers list --json` prints)."""
+        data: dict[str, Any] = {"name": self.name, "kind": self.kind, "description": self.describe()}
+        if self.kind in ("log", "one_minus_log", "linear"):
+            data.update(low=self.low, high=self.high)
+        if self.kind == "choice":
+            data["choices"] = list(self.choices)
+        if self.zero_prob:
+            data["zero_prob"] = self.zero_prob
+        return data
+
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
@@ -132,6 +143,10 @@ class OptimizerFamily(abc.ABC):
         """`<name>_seed<seed>`: each dimension from its own seeded generator."""
         hparams = {dim.name: dim.sample(field_rng(self.name, seed, dim.name)) for dim in self.space}
         return OptimizerConfig(f"{self.name}_seed{seed}", self.name, hparams)
+
+    def to_json(self) -> dict[str, Any]:
+        """The family's name, description and space as JSON data."""
+        return {"name": self.name, "description": self.description, "space": [d.to_json() for d in self.space]}
 
     def make_config(self, name: str, hparams: dict[str, float]) -> OptimizerConfig:
         """Validates `hparams` against the space and names the config."""

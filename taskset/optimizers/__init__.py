@@ -1,0 +1,90 @@
+"""Optimizer families, named configs and their pure update rules.
+
+Importing this package registers every family (add new family modules to
+`FAMILY_MODULES`) without importing TensorFlow. Names of configs:
+`<family>_seed<N>` (sampled, the same numbers everywhere) or a fixed name from
+`NAMED_CONFIGS` (`adam_default`, `adam_lr_1e-03`, ...).
+
+Typical use by a trainer:
+  config = get_optimizer_config("adam8p_seed12")
+  rule = get_rule(config.family)
+  state = rule.init(params)
+  params, state = rule.update(grads, state, params, hparam_tensors(config.hparams), step, total_steps)
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Mapping
+
+from taskset.errors import UnknownNameError
+from taskset.lazy import tf
+from taskset.optimizers.base import (FAMILIES, NAMED_CONFIGS, Dim, OptimizerConfig, OptimizerFamily,
+                                     UpdateRule)
+from taskset.sampling import parse_seeded_name
+
+FAMILY_MODULES = (
+    "taskset.optimizers.adam",
+    "taskset.optimizers.nadamw",
+    "taskset.optimizers.sgdm",
+)
+
+for _module in FAMILY_MODULES:
+    importlib.import_module(_module)
+
+
+def list_optimizer_families() -> list[str]:
+    """The registered family names, sorted."""
+    return FAMILIES.list()
+
+
+def get_family(name: str) -> OptimizerFamily:
+    """The family called `name` (raises UnknownNameError with close matches)."""
+    return FAMILIES.get(name)
+
+
+def get_rule(family: str) -> UpdateRule:
+    """The update rule of `family`; its hparams are keyed by the family's space names."""
+    return get_family(family).rule()
+
+
+def make_config(family: str, hparams: Mapping[str, float], name: str) -> OptimizerConfig:
+    """A validated config of `family` called `name` (raises ConfigError on a bad or missing hparam)."""
+    return get_family(family).make_config(name, dict(hparams))
+
+
+def get_optimizer_config(name: str) -> OptimizerConfig:
+    """The config called `name`: a named config, or `<family>_seed<N>` sampled from the family.
+
+    Raises:
+      UnknownNameError: neither a named config nor a seeded name of a known family;
+        the message lists close matches.
+    """
+    if name in NAMED_CONFIGS:
+        return NAMED_CONFIGS.get(name)
+    parsed = parse_seeded_name(name) if isinstance(name, str) else None
+    if parsed is not None and parsed[0] in FAMILIES:
+        return FAMILIES.get(parsed[0]).sample(parsed[1])
+    raise UnknownNameError(_unknown_config_message(name, parsed))
+
+
+def _unknown_config_message(name: object, parsed: tuple[str, int] | None) -> str:
+    seed = parsed[1] if parsed is not None else 0
+    candidates = NAMED_CONFIGS.list() + [f"{family}_seed{seed}" for family in FAMILIES.list()]
+    close = difflib.get_close_matches(str(name), candidates, n=5, cutoff=0.6)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    if name in FAMILIES:
+        hint = f"{name!r} is a family; name one of its configs, e.g. '{name}_seed0'. "
+    return (f"unknown optimizer config {name!r}; {hint}Configs are <family>_seed<N> for a family in "
+            f"{FAMILIES.list()!r} or a named config (see `taskset-bench optimizers list`)")
+
+
+def hparam_tensors(hparams: Mapping[str, float]) -> dict[str, object]:
+    """`hparams` as the float32 scalar tensors an update rule takes."""
+    return {key: tf.constant(value, tf.float32) for key, value in hparams.items()}
+
+
+__all__ = ["FAMILIES", "NAMED_CONFIGS", "Dim", "OptimizerConfig", "OptimizerFamily", "UpdateRule",
+           "get_family", "get_optimizer_config", "get_rule", "hparam_tensors", "list_optimizer_families",
+           "make_config"]
