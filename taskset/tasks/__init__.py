@@ -12,6 +12,11 @@ from taskset.tasks.catalogue import (FAMILIES, FIXED, TaskEntry, get_task, list_
 
 FAMILY_MODULES = (
     "taskset.tasks.mlp",
+    "taskset.tasks.conv_pooling",
+    "taskset.tasks.conv_fc",
+    "taskset.tasks.quadratic",
+    "taskset.tasks.mlp_ae",
+    "taskset.tasks.mlp_vae",
 )
 
 for _module in FAMILY_MODULES:

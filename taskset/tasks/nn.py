@@ -148,3 +148,44 @@ def dropout(x, rate: float, seed):
 def softmax_cross_entropy(logits, labels):
     """Mean sparse softmax cross-entropy."""
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+# --- pooling and likelihoods ----------------------------------------------------
+
+GLOBAL_POOLS = ("mean", "max", "squared_mean")
+
+
+def global_pool(x, kind: str):
+    """Pools NHWC `x` over height and width to [N, C]; "squared_mean" is the mean of x**2."""
+    if kind == "mean":
+        return tf.reduce_mean(x, axis=[1, 2])
+    if kind == "max":
+        return tf.reduce_max(x, axis=[1, 2])
+    if kind == "squared_mean":
+        return tf.reduce_mean(tf.square(x), axis=[1, 2])
+    raise ValueError(f"unknown global pool {kind!r}; known: {list(GLOBAL_POOLS)!r}")
+
+
+def gaussian_kl_to_standard(mean, log_std):
+    """KL(N(mean, exp(log_std)^2) || N(0, 1)) summed over the last axis, in closed form.
+
+    Per dimension: 0.5 * (mean^2 + std^2 - 1) - log_std.
+    """
+    return tf.reduce_sum(0.5 * (tf.square(mean) + tf.exp(2.0 * log_std) - 1.0) - log_std, axis=-1)
+
+
+def gaussian_log_density(x, mean, log_std):
+    """Elementwise log N(x; mean, exp(log_std)^2)."""
+    z = (x - mean) * tf.exp(-log_std)
+    return -0.5 * tf.square(z) - log_std - 0.5 * math.log(2.0 * math.pi)
+
+
+def bernoulli_log_likelihood(logits, x):
+    """Elementwise x log p + (1 - x) log(1 - p), p = sigmoid(logits), for x in [0, 1]."""
+    return -tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)
+
+
+def init_weights_and_biases(shapes: dict[str, tuple[int, ...]], initializer: str, scale: float, seed: int):
+    """Initial params for `shapes`: names ending in "/w" drawn by `initializer`, the rest zeros."""
+    return {name: initialize(initializer, shape, param_seed(seed, name), scale) if name.endswith("/w")
+            else tf.zeros(shape) for name, shape in shapes.items()}
