@@ -17,6 +17,8 @@ FAMILY_MODULES = (
     "taskset.tasks.quadratic",
     "taskset.tasks.mlp_ae",
     "taskset.tasks.mlp_vae",
+    "taskset.tasks.nvp",
+    "taskset.tasks.maf",
 )
 
 for _module in FAMILY_MODULES:
