@@ -1,0 +1,219 @@
+"""Executors: run a job function over many jobs in-process, in local processes, or on Dask.
+
+Every executor takes a picklable `fn(job) -> result` and yields an `Outcome`
+per job as jobs finish, in any order. An exception inside `fn` becomes an
+outcome with the error and its traceback (captured on the worker, so it
+survives pickling), and the run goes on. Jobs must be idempotent (the curve
+jobs are: a finished shard is never rewritten), because a job whose worker
+died is run again.
+
+- `InProcessExecutor`: one job after another in this process (tests, debugging).
+- `ProcessExecutor`: a pool of `spawn`ed local processes, one per core by
+  default, each limited to `threads` TensorFlow threads so that N workers use
+  N cores. A job whose worker process dies (killed, out of memory) is retried
+  once on a fresh pool, then recorded as failed.
+- `DaskExecutor`: a Dask distributed cluster, either a `LocalCluster` on
+  127.0.0.1 or an existing scheduler (`tcp://host:port`, e.g. one started by
+  dask-jobqueue on Slurm or by the Dask Kubernetes operator). The job function
+  must write to storage every worker can reach. The scheduler reruns a task whose
+  worker died (up to its `allowed-failures`, 3 by default) before reporting it lost.
+"""
+
+from __future__ import annotations
+
+import abc
+import concurrent.futures
+import dataclasses
+import multiprocessing
+import os
+import traceback as traceback_lib
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterator, Sequence
+
+from curves.errors import ExecutorError
+from curves.jobs import Job
+
+WORKER_DIED = "worker process died while running this job (killed, or out of memory)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What became of one job: `result` on success, else `error` and `traceback`."""
+
+    job: Job
+    result: Any = None
+    error: str | None = None
+    traceback: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def call_capturing(fn: Callable[[Job], Any], job: Job) -> tuple[Any, str | None, str]:
+    """Runs `fn(job)` and returns (result, None, "") or (None, "Type: message", traceback)."""
+    try:
+        return fn(job), None, ""
+    except Exception as err:  # noqa: BLE001 - any failure inside a task is recorded, not fatal
+        return None, f"{type(err).__name__}: {err}", traceback_lib.format_exc()
+
+
+def limit_tf_threads(threads: int | None) -> None:
+    """Worker initialiser: at most `threads` TensorFlow threads (None: TF's default).
+
+    Must run before TensorFlow starts its runtime, i.e. first thing in a fresh
+    worker process; a worker whose runtime is already up keeps its settings.
+    """
+    if threads is None:
+        return
+    from taskset.lazy import tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # The runtime is already initialised (in-process cluster); its pools stay as they are.
+
+
+class Executor(abc.ABC):
+    """Runs a job function over jobs; use as a context manager to release workers."""
+
+    @abc.abstractmethod
+    def run(self, fn: Callable[[Job], Any], jobs: Sequence[Job]) -> Iterator[Outcome]:
+        """Yields one `Outcome` per job, as the jobs finish."""
+
+    def close(self) -> None:
+        """Releases workers and connections."""
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class InProcessExecutor(Executor):
+    """Runs the jobs one after another in the calling process."""
+
+    def run(self, fn, jobs):
+        for job in jobs:
+            result, error, tb = call_capturing(fn, job)
+            yield Outcome(job, result, error, tb)
+
+
+class ProcessExecutor(Executor):
+    """A pool of `spawn`ed local worker processes.
+
+    Args:
+      workers: number of processes (default: one per CPU core).
+      threads: TensorFlow threads per worker (None leaves TensorFlow's default).
+      attempts: how many times a job may be running when its pool breaks
+        before it is recorded as failed.
+    """
+
+    def __init__(self, workers: int | None = None, threads: int | None = 1, attempts: int = 2) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.threads = threads
+        self.attempts = attempts
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=limit_tf_threads, initargs=(self.threads,))
+
+    def run(self, fn, jobs):
+        pending = list(reversed(jobs))  # pop() takes them in the given order
+        tries: dict[str, int] = {}
+        running: dict[concurrent.futures.Future, Job] = {}
+        self._pool = self._pool or self._new_pool()
+        while pending or running:
+            # At most `workers` jobs are submitted at a time, so a broken pool
+            # only takes down the jobs that were really running.
+            while pending and len(running) < self.workers:
+                job = pending.pop()
+                running[self._pool.submit(call_capturing, fn, job)] = job
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            lost = []
+            for future in done:
+                job = running.pop(future)
+                try:
+                    result, error, tb = future.result()
+                except BrokenProcessPool:
+                    lost.append(job)
+                    continue
+                yield Outcome(job, result, error, tb)
+            if lost:
+                # Every job still running went down with the pool too.
+                lost += running.values()
+                running.clear()
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+                for job in lost:
+                    tries[job.key] = tries.get(job.key, 0) + 1
+                    if tries[job.key] < self.attempts:
+                        pending.append(job)
+                    else:
+                        yield Outcome(job, None, WORKER_DIED, "")
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(Executor):
+    """Runs jobs on a Dask distributed cluster.
+
+    Args:
+      scheduler: address of a running scheduler, e.g. "tcp://10.0.0.5:8786";
+        None starts a `LocalCluster` listening on 127.0.0.1 only.
+      workers: LocalCluster worker count (default: one per CPU core).
+      threads: TensorFlow threads per worker process (None: TF's default).
+      processes: LocalCluster with worker processes (True) or threads in this
+        process (False, for tests).
+      connect_timeout_s: how long to try reaching `scheduler`.
+
+    Raises:
+      ExecutorError: `scheduler` cannot be reached.
+    """
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, threads: int | None = 1,
+                 processes: bool = True, connect_timeout_s: float = 30.0) -> None:
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        if scheduler is None:
+            self._cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                         processes=processes, host="127.0.0.1", dashboard_address=None)
+            self.client = Client(self._cluster)
+        else:
+            try:
+                self.client = Client(scheduler, timeout=connect_timeout_s)
+            except (OSError, ValueError, TypeError) as err:
+                raise ExecutorError(f"cannot connect to the Dask scheduler {scheduler!r} ({err}); pass its address "
+                                    "as tcp://host:port, or use --dask for a local cluster") from None
+        if threads is not None and processes:
+            from curves.dask_plugin import TFThreadsPlugin
+
+            self.client.register_plugin(TFThreadsPlugin(threads), name="taskset-tf-threads")
+
+    def run(self, fn, jobs):
+        from distributed import as_completed
+
+        futures = {self.client.submit(call_capturing, fn, job, key=f"curves-job-{job.key}", pure=False): job
+                   for job in jobs}
+        for future in as_completed(futures):
+            job = futures.pop(future)
+            try:
+                result, error, tb = future.result()
+            except Exception as err:  # noqa: BLE001 - KilledWorker, CancelledError: the job is lost, not the run
+                result, error, tb = None, f"{type(err).__name__}: {err}", ""
+            future.release()
+            yield Outcome(job, result, error, tb)
+
+    def close(self):
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+

@@ -1,0 +1,214 @@
+"""Named, versioned curve datasets that `taskset-bench curves download` can fetch.
+
+A `CurveDataset` says where a dataset lives (a base URL and its mirrors, tried
+in order), what it is (description, licence, citation) and how its file list
+is found: every dataset has one small *index* file at its base, read first,
+from which the files to fetch are derived according to the dataset's layout:
+
+  "taskset-npz"     Google's TaskSet release. The index `task_names.txt` lists
+                    one task per line; each task has one `.npz` per optimizer
+                    set under `<task>/` (see `TASKSET_FILES`). No checksums are
+                    published, so each file is checked for its size (the
+                    server's Content-Length) and its structure (the arrays and
+                    shapes of `curves.taskset_convert.check_npz`) instead.
+  "taskset-curves"  A curve directory of this project (`curves generate`
+                    output): the index is its `manifest.json`, which gives the
+                    sha256 and size of every shard, so every file is checked.
+
+`dataset_files` turns the index into the dataset's manifest (every file with its
+sha256 and size where known) and `select_files` narrows it to some tasks and
+optimizer families. Registering another dataset is one
+`DATASETS.register(name, CurveDataset(...))`.
+Nothing here touches the network or imports NumPy; `curves.download` does the fetching.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import json
+import pathlib
+from typing import Any, Sequence
+
+from taskset.errors import ConfigError
+
+from taskset.registry import Registry
+
+LAYOUTS = ("taskset-npz", "taskset-curves")
+INDEX_FILES = {"taskset-npz": "task_names.txt", "taskset-curves": "manifest.json"}
+
+# TaskSet's released optimizer sets: our optimizer family -> file name under <task>/.
+TASKSET_FILES = {
+    "adam1p": "adam1p_wide_grid_1k_10000_replica5.npz",
+    "adam4p": "adam4p_wide_grid_1k_10000_replica5.npz",
+    "adam6p": "adam6p_wide_grid_1k_10000_replica5.npz",
+    "adam8p": "adam8p_wide_grid_1k_10000_replica5.npz",
+    "nadamw": "nadamw_grid_1k_10000_replica5.npz",
+}
+
+MINI_DIR = pathlib.Path(__file__).resolve().parent / "data" / "taskset-mini"
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteFile:
+    """One file to fetch, relative to the dataset's base URL.
+
+    Attributes:
+      path: POSIX path below the base URL; also its path below the local root.
+      sha256: the expected hex digest, or None where the publisher gives none.
+      size: the expected size in bytes, or None where unknown.
+      task: the task whose curves it holds (None for an index).
+      optimizer_families: the optimizer families of its curves.
+      extract: True for a tar or zip archive to unpack into the local root
+        (safely, see `curves.download.safe_extract`) once verified.
+    """
+
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    task: str | None = None
+    optimizer_families: tuple[str, ...] = ()
+    extract: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class CurveDataset:
+    """A downloadable curve dataset.
+
+    Attributes:
+      name: registry name, e.g. "taskset-original".
+      version: the version of the data; it names the cache directory, so two
+        versions never mix.
+      description: one line for `curves list`.
+      licence: the data's licence, as its publisher states it.
+      urls: base URLs, the first the primary and the rest mirrors serving the
+        same bytes; `https://`, `gs://bucket/path` or `file://`.
+      layout: one of `LAYOUTS` (see the module docstring).
+      checksums: how files are verified, in words (shown by `curves list`).
+      citation: what to cite when using the data.
+      homepage: where the publisher describes it.
+    """
+
+    name: str
+    version: str
+    description: str
+    licence: str
+    urls: tuple[str, ...]
+    layout: str
+    checksums: str
+    citation: str = ""
+    homepage: str = ""
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"curve dataset {self.name!r}: layout {self.layout!r} is not one of {LAYOUTS!r}")
+        if not self.urls:
+            raise ValueError(f"curve dataset {self.name!r} needs at least one base URL")
+
+    @property
+    def index_file(self) -> str:
+        """The file read first, from which the file list is derived."""
+        return INDEX_FILES[self.layout]
+
+    def to_json(self) -> dict[str, Any]:
+        """The dataset's description as JSON data (what `curves list --json` prints)."""
+        return {"name": self.name, "version": self.version, "description": self.description,
+                "licence": self.licence, "urls": list(self.urls), "layout": self.layout,
+                "index": self.index_file, "checksums": self.checksums, "citation": self.citation,
+                "homepage": self.homepage}
+
+
+DATASETS: Registry[CurveDataset] = Registry("curve dataset")
+
+DATASETS.register("taskset-original", CurveDataset(
+    name="taskset-original",
+    version="2020",
+    description="Google's released TaskSet curves: over a thousand tasks x 5 optimizer sets x 1,000 configs "
+                "x 5 replicas, 51 evaluations over 10k steps",
+    licence="not stated with the files; published by the google-research repository (Apache-2.0)",
+    # The primary bucket is the one TaskSet's own loaders read; the second is
+    # the location the task_set README gives. Both are tried only in this order.
+    urls=("gs://gresearch/task_set_data", "gs://task_set_data/task_set_data"),
+    layout="taskset-npz",
+    checksums="none published: sizes (Content-Length) and npz structure are verified instead",
+    citation="Metz et al. 2020, Using a thousand optimization tasks to learn hyperparameter search "
+             "strategies, arXiv:2002.11887",
+    homepage="https://github.com/google-research/google-research/tree/master/task_set",
+))
+
+if MINI_DIR.is_dir():
+    # The project's own small dataset, shipped in the repository: "downloading"
+    # it copies (and verifies) the shards into the cache like any other dataset.
+    DATASETS.register("taskset-mini", CurveDataset(
+        name="taskset-mini",
+        version="1",
+        description="this project's shipped curve dataset (curves/data/taskset-mini)",
+        licence="Apache-2.0 (this repository)",
+        urls=(MINI_DIR.as_uri(),),
+        layout="taskset-curves",
+        checksums="sha256 and size of every shard, from its manifest.json",
+    ))
+
+
+def get_dataset(name: str) -> CurveDataset:
+    """The dataset registered as `name` (raises UnknownNameError with close matches)."""
+    return DATASETS.get(name)
+
+
+def list_datasets() -> list[CurveDataset]:
+    """All registered datasets, sorted by name."""
+    return [DATASETS.get(name) for name in DATASETS.list()]
+
+
+def dataset_files(dataset: CurveDataset, index: bytes) -> list[RemoteFile]:
+    """The dataset's manifest: every file its index names, with sha256 and size where known.
+
+    Args:
+      dataset: the dataset whose index this is.
+      index: the raw bytes of its index file (`dataset.index_file`).
+
+    Raises:
+      ConfigError: the index is not what the layout expects.
+    """
+    where = f"{dataset.name} index {dataset.index_file!r}"
+    if dataset.layout == "taskset-npz":
+        try:
+            lines = index.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where} is not UTF-8 text; the download is corrupt, delete it and retry") from None
+        tasks = [line.strip() for line in lines if line.strip()]
+        return [RemoteFile(path=f"{task}/{file}", task=task, optimizer_families=(family,))
+                for task in tasks for family, file in TASKSET_FILES.items()]
+    try:
+        manifest = json.loads(index)
+        shards = manifest["shards"]
+        return [RemoteFile(path=entry["file"], sha256=entry["sha256"], size=int(entry["bytes"]), task=entry["task"],
+                           optimizer_families=tuple(entry.get("optimizer_families", ())))
+                for _, entry in sorted(shards.items())]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"{where} is not a curve manifest ({type(err).__name__}: {err}); the download is "
+                          "corrupt or the dataset's URL is wrong") from None
+
+
+def select_files(files: Sequence[RemoteFile], tasks: Sequence[str] = (),
+                 optimizer_families: Sequence[str] = ()) -> list[RemoteFile]:
+    """The files whose task matches any of `tasks` (fnmatch patterns) and whose
+    optimizer families meet `optimizer_families`; an empty selector keeps all.
+
+    Raises:
+      ConfigError: a pattern or family matches no file, so a typo does not
+        silently download nothing (the message lists what is available).
+    """
+    names = sorted({f.task for f in files if f.task is not None})
+    for pattern in tasks:
+        if not fnmatch.filter(names, pattern):
+            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            raise ConfigError(f"--tasks {pattern!r} matches none of the {len(names)} tasks ({shown}); "
+                              "patterns use shell wildcards, e.g. 'mlp_family_seed1*'")
+    families = sorted({fam for f in files for fam in f.optimizer_families})
+    for family in optimizer_families:
+        if family not in families:
+            raise ConfigError(f"--optimizer-family {family!r} is not in this dataset; available: {families!r}")
+    return [f for f in files
+            if (not tasks or (f.task is not None and any(fnmatch.fnmatchcase(f.task, p) for p in tasks)))
+            and (not optimizer_families or set(f.optimizer_families) & set(optimizer_families))]

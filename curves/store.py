@@ -1,0 +1,237 @@
+"""A curve directory on disk: immutable Parquet shards, one per job, plus the manifest.
+
+  DIR/manifest.json          index of the shards and the failed jobs (see `curves.manifest`)
+  DIR/shards/<key>.parquet   the curves of the job with that key
+  DIR/.generate.lock         held (flock) by the one `curves generate` driving DIR
+
+A shard is written to a temporary name in the same directory, fsynced, and
+then hard-linked to its final name, which fails if that name exists: a
+finished shard is never overwritten, so a job that runs twice (a retry, a
+rerun after a crash, a straggler) leaves the first shard in place. Readers
+therefore never see a partial shard, and a rerun skips every job whose shard
+exists. On filesystems without hard links the shard is renamed into place
+after checking the name is free (the check and the rename are then not one
+atomic step; run one writer per job there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import hashlib
+import os
+import pathlib
+import time
+import uuid
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curves.errors import CorruptShardError, StoreError
+from curves.manifest import Manifest, fsync_directory, load_manifest, save_manifest
+from curves.schema import FLOAT_LEAVES, HP_PREFIX, check_schema, job_meta
+
+SHARD_DIR = "shards"
+SHARD_SUFFIX = ".parquet"
+TEMP_SUFFIX = ".tmp"
+LOCK_NAME = ".generate.lock"
+ROW_GROUP_ROWS = 65536
+
+
+def shard_relpath(key: str) -> str:
+    """The shard file of job `key`, relative to the curve directory."""
+    return f"{SHARD_DIR}/{key}{SHARD_SUFFIX}"
+
+
+def file_sha256(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def shard_entry(root: pathlib.Path, key: str) -> dict[str, Any]:
+    """The manifest entry of shard `key`, read from the file itself.
+
+    Raises:
+      CorruptShardError: the file is not a readable Parquet file.
+      SchemaMismatchError: it is not a shard of this schema version.
+    """
+    path = root / shard_relpath(key)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as err:
+        raise CorruptShardError(f"shard {str(path)!r} is unreadable ({err}); delete it and run `taskset-bench "
+                                "curves generate` again to recompute it") from None
+    schema = parquet.schema_arrow
+    check_schema(schema, str(path))
+    meta = job_meta(schema, str(path))
+    if meta.get("key") != key:
+        raise CorruptShardError(f"shard {str(path)!r} holds job {meta.get('key')!r}, not the job its name says; "
+                                "delete it and run `taskset-bench curves generate` again")
+    return {
+        "file": shard_relpath(key),
+        "rows": parquet.metadata.num_rows,
+        "bytes": path.stat().st_size,
+        "sha256": file_sha256(path),
+        "task": meta["task"],
+        "family": meta["family"],
+        "optimizer_families": meta["optimizer_families"],
+        "hparam_columns": sorted(n for n in schema.names if n.startswith(HP_PREFIX)),
+        "replica": meta["replica"],
+        "steps": meta["steps"],
+    }
+
+
+def write_shard(root: pathlib.Path, key: str, table: pa.Table) -> tuple[dict[str, Any], bool]:
+    """Writes `table` as shard `key` unless that shard exists.
+
+    Returns:
+      (the shard's manifest entry, True if this call wrote it / False if it existed).
+    """
+    final = root / shard_relpath(key)
+    if final.exists():
+        return shard_entry(root, key), False
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{key}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+    try:
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f, compression="zstd", compression_level=6, row_group_size=ROW_GROUP_ROWS,
+                           use_byte_stream_split=list(FLOAT_LEAVES), write_statistics=["task", "optimizer_family"])
+            f.flush()
+            os.fsync(f.fileno())
+        wrote = _link_new(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_directory(final.parent)
+    return shard_entry(root, key), wrote
+
+
+def _link_new(tmp: pathlib.Path, final: pathlib.Path) -> bool:
+    """Gives `tmp` the name `final` unless `final` exists; True if it did."""
+    try:
+        os.link(tmp, final)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as err:
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+    if final.exists():
+        return False
+    os.replace(tmp, final)
+    return True
+
+
+@dataclasses.dataclass
+class SyncReport:
+    """What `Store.sync` changed: shards indexed, entries dropped, temp files removed."""
+
+    indexed: list[str] = dataclasses.field(default_factory=list)
+    dropped: list[str] = dataclasses.field(default_factory=list)
+    removed_temps: list[str] = dataclasses.field(default_factory=list)
+
+
+class Store:
+    """The driver's view of a curve directory: the manifest plus the shards on disk.
+
+    Use `Store.open(root)` as a context manager: it takes the directory's lock,
+    so two drivers never interleave manifest writes, and saves the manifest on exit.
+    """
+
+    def __init__(self, root: pathlib.Path, manifest: Manifest, save_every_s: float = 5.0) -> None:
+        self.root = root
+        self.manifest = manifest
+        self.save_every_s = save_every_s
+        self._last_save = time.monotonic()
+        self._dirty = False
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, root: str | os.PathLike, save_every_s: float = 5.0) -> Iterator["Store"]:
+        """Locks `root` (creating it), loads and syncs the manifest, and saves it on exit.
+
+        Raises:
+          StoreError: another driver holds the lock, or `root` is not a directory.
+        """
+        root = pathlib.Path(root)
+        try:
+            (root / SHARD_DIR).mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(f"--out {str(root)!r} exists and is not a directory; pass a directory") from None
+        with open(root / LOCK_NAME, "a") as lock:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(f"another `curves generate` is writing to {str(root)!r} (its lock is held); "
+                                 "wait for it to finish or choose another --out") from None
+            store = cls(root, load_manifest(root) or Manifest(), save_every_s)
+            store.sync()
+            try:
+                yield store
+            finally:
+                store.save(force=True)
+
+    def shard_keys_on_disk(self) -> set[str]:
+        return {p.name[:-len(SHARD_SUFFIX)] for p in (self.root / SHARD_DIR).glob(f"*{SHARD_SUFFIX}")}
+
+    def sync(self) -> SyncReport:
+        """Makes the manifest agree with the shards on disk (which are the truth).
+
+        Indexes shards a dead run wrote but did not record, drops entries whose
+        file is gone (their jobs will run again), forgets failures of jobs that
+        now have a shard, and deletes temporary files of interrupted writes.
+        Only the lock holder calls this, so no live writer owns those temp files.
+        """
+        report = SyncReport()
+        for tmp in sorted((self.root / SHARD_DIR).glob(f".*{TEMP_SUFFIX}")):
+            tmp.unlink(missing_ok=True)
+            report.removed_temps.append(tmp.name)
+        on_disk = self.shard_keys_on_disk()
+        for key in sorted(on_disk - set(self.manifest.shards)):
+            self.manifest.shards[key] = shard_entry(self.root, key)
+            report.indexed.append(key)
+        for key in sorted(set(self.manifest.shards) - on_disk):
+            del self.manifest.shards[key]
+            report.dropped.append(key)
+        for key in sorted(set(self.manifest.failed) & set(self.manifest.shards)):
+            del self.manifest.failed[key]
+        if report.indexed or report.dropped or report.removed_temps:
+            self.save(force=True)
+        return report
+
+    def has_shard(self, key: str) -> bool:
+        return key in self.manifest.shards
+
+    def has_failed(self, key: str) -> bool:
+        return key in self.manifest.failed
+
+    def record_shard(self, key: str, entry: dict[str, Any]) -> None:
+        self.manifest.shards[key] = entry
+        self.manifest.failed.pop(key, None)
+        self._dirty = True
+        self.save()
+
+    def record_failure(self, key: str, job: dict[str, Any], error: str, traceback: str) -> None:
+        self.manifest.failed[key] = {**job, "error": error, "traceback": traceback}
+        self._dirty = True
+        self.save()
+
+    def save(self, force: bool = False) -> None:
+        """Writes the manifest if it changed, at most every `save_every_s` unless forced.
+
+        Throttled because rewriting an index of many thousands of shards after
+        each one would cost more than the shards. A crash in between loses no
+        curves, as `sync` re-indexes the shards; at worst some failure records
+        are lost and those jobs run again.
+        """
+        if not (self._dirty or force):
+            return
+        if force or time.monotonic() - self._last_save >= self.save_every_s:
+            save_manifest(self.root, self.manifest)
+            self._last_save = time.monotonic()
+            self._dirty = False

@@ -1,0 +1,140 @@
+"""Checking and summarising a curve directory (`curves verify`, `curves info`).
+
+`verify` reads everything and reports each problem it finds, rather than
+stopping at the first: the manifest, every shard's checksum, schema, job key,
+row count and data pages, files the manifest does not list, leftovers of
+interrupted writes, and curves that appear twice. Failed jobs are reported but
+are not problems: the data that is there is sound, and `curves generate
+--retry-failed` fills the gaps.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import pathlib
+from typing import Any
+
+from curves.errors import StoreError
+from curves.manifest import load_manifest
+from curves.reader import read_table, resolve
+from curves.schema import SCHEMA_VERSION, check_schema, job_meta
+from curves.store import SHARD_DIR, SHARD_SUFFIX, TEMP_SUFFIX, file_sha256
+
+IDENTITY = ("task", "optimizer", "replica")
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    """Problems found (empty when the directory is sound) and what was checked."""
+
+    problems: list[str] = dataclasses.field(default_factory=list)
+    shards: int = 0
+    rows: int = 0
+    failed_jobs: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "ok": self.ok}
+
+
+def verify(path: str | os.PathLike) -> VerifyReport:
+    """Checks a curve directory end to end; see the module docstring."""
+    import pyarrow.parquet as pq
+
+    root = resolve(path)
+    report = VerifyReport()
+    try:
+        manifest = load_manifest(root)
+    except StoreError as err:
+        report.problems.append(str(err))
+        manifest = None
+    if manifest is None and not report.problems:
+        report.problems.append(f"{str(root / 'manifest.json')!r} is missing; run `taskset-bench curves generate` "
+                               "on this directory to rebuild it from the shards")
+    listed = manifest.shards if manifest is not None else {}
+    report.failed_jobs = len(manifest.failed) if manifest is not None else 0
+    shard_dir = root / SHARD_DIR
+    for tmp in sorted(shard_dir.glob(f".*{TEMP_SUFFIX}")):
+        report.problems.append(f"{SHARD_DIR}/{tmp.name}: partial shard left by an interrupted write "
+                               "(the next `curves generate` on this directory deletes it)")
+    on_disk = {p.name[:-len(SHARD_SUFFIX)] for p in shard_dir.glob(f"*{SHARD_SUFFIX}")}
+    for key in sorted(set(listed) - on_disk):
+        report.problems.append(f"{listed[key]['file']}: listed in the manifest but missing; run `taskset-bench "
+                               "curves generate` again to recompute it")
+    for key in sorted(on_disk - set(listed)):
+        if manifest is not None:
+            report.problems.append(f"{SHARD_DIR}/{key}{SHARD_SUFFIX}: not in the manifest (its run died before "
+                                   "indexing it); run `taskset-bench curves generate` again to index it")
+    seen: dict[tuple, str] = {}
+    duplicates: collections.Counter = collections.Counter()
+    for key in sorted(on_disk):
+        rel = f"{SHARD_DIR}/{key}{SHARD_SUFFIX}"
+        path = root / rel
+        entry = listed.get(key)
+        if entry is not None and file_sha256(path) != entry["sha256"]:
+            report.problems.append(f"{rel}: sha256 does not match the manifest (the file changed or is damaged); "
+                                   "delete it and run `taskset-bench curves generate` again")
+            continue
+        try:
+            parquet = pq.ParquetFile(path, page_checksum_verification=True)
+            check_schema(parquet.schema_arrow, rel)
+            meta = job_meta(parquet.schema_arrow, rel)
+            table = parquet.read()
+        except StoreError as err:
+            report.problems.append(str(err))
+            continue
+        except Exception as err:  # noqa: BLE001 - any failure to decode the file is a damaged shard
+            report.problems.append(f"{rel}: unreadable ({type(err).__name__}: {err}); delete it and run "
+                                   "`taskset-bench curves generate` again")
+            continue
+        if meta.get("key") != key:
+            report.problems.append(f"{rel}: holds job {meta.get('key')!r}, not the job its name says")
+        if entry is not None and entry["rows"] != table.num_rows:
+            report.problems.append(f"{rel}: {table.num_rows} rows, the manifest says {entry['rows']}")
+        report.shards += 1
+        report.rows += table.num_rows
+        for row in zip(*(table.column(c).to_pylist() for c in IDENTITY)):
+            if row in seen:
+                duplicates[(row, seen[row], rel)] += 1
+            else:
+                seen[row] = rel
+    for (row, first, again), count in sorted(duplicates.items()):
+        report.problems.append(f"duplicate curve task={row[0]!r} optimizer={row[1]!r} replica={row[2]!r}: in "
+                               f"{first} and {again}" + (f" ({count} times)" if count > 1 else ""))
+    return report
+
+
+def info(path: str | os.PathLike) -> dict[str, Any]:
+    """A summary of a curve directory: sizes, counts per family and status, steps, failures."""
+    import pyarrow.compute as pc
+
+    root = resolve(path)
+    manifest = load_manifest(root)
+    shards = manifest.shards if manifest is not None else {}
+    table = read_table(root, columns=["family", "optimizer_family", "status", "task", "optimizer"])
+
+    def counts(column: str) -> dict[str, int]:
+        if not table.num_rows:
+            return {}
+        values = pc.value_counts(table.column(column).cast("string")).to_pylist()
+        return {v["values"]: v["counts"] for v in sorted(values, key=lambda v: v["values"])}
+
+    return {
+        "path": str(root),
+        "schema_version": SCHEMA_VERSION,
+        "shards": len(shards),
+        "curves": table.num_rows,
+        "bytes": sum(int(e["bytes"]) for e in shards.values()),
+        "tasks": len(counts("task")),
+        "optimizer_configs": len(counts("optimizer")),
+        "families": counts("family"),
+        "optimizer_families": counts("optimizer_family"),
+        "status": counts("status"),
+        "steps": sorted({int(e["steps"]) for e in shards.values()}),
+        "failed_jobs": len(manifest.failed) if manifest is not None else 0,
+    }

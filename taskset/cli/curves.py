@@ -1,0 +1,157 @@
+"""`curves plan|generate|info|verify`: record learning curves at scale.
+
+`plan`, `info` and `verify` never import TensorFlow; `generate` imports it in
+the workers that train. `--json` output (stable keys):
+  plan:     {"spec", "name", "tasks", "dropped_tasks", "optimizers", "jobs": [{"key", "task",
+             "optimizers", "replica", "steps", "eval_every", "eval_batches", "cost"}],
+             "num_jobs", "num_curves", "total_cost"}
+  generate: {"planned", "existing", "skipped_failed", "written", "raced", "failed": [{"key", "task",
+             "optimizers", "replica", "error"}], "curves", "seconds"}
+  info:     {"path", "schema_version", "shards", "curves", "bytes", "tasks", "optimizer_configs",
+             "families", "optimizer_families", "status", "steps", "failed_jobs"}
+  verify:   {"ok", "problems", "shards", "rows", "failed_jobs"}
+Exit status: 0 success; 1 when generate recorded failed jobs or verify found
+problems; 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from taskset.cli.output import print_json, print_table
+
+
+def add_commands(sub) -> None:
+    curves = sub.add_parser("curves", help="plan, generate, inspect and verify curve datasets")
+    csub = curves.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = csub.add_parser("plan", help="list the jobs of a sweep spec without running them")
+    p.add_argument("spec", help="sweep spec (gin), e.g. curves/specs/quick.gin")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    p.set_defaults(func=cmd_plan)
+
+    p = csub.add_parser("generate", help="run the jobs of a sweep spec that have no shard yet")
+    p.add_argument("spec", help="sweep spec (gin)")
+    p.add_argument("--out", required=True, help="curve directory (created if missing; reruns resume)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes, or Dask LocalCluster workers (default: one per core); "
+                        "0 runs the jobs in this process")
+    p.add_argument("--dask", action="store_true", help="run on a Dask LocalCluster on 127.0.0.1")
+    p.add_argument("--scheduler", metavar="ADDR", help="run on an existing Dask scheduler, e.g. tcp://host:8786 "
+                                                       "(workers must share --out)")
+    p.add_argument("--retry-failed", action="store_true", help="also rerun jobs that failed before")
+    p.add_argument("--json", action="store_true", help="print JSON only, no progress bar")
+    p.set_defaults(func=cmd_generate)
+
+    p = csub.add_parser("info", help="summarise a curve directory")
+    p.add_argument("path", help="curve directory")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    p.set_defaults(func=cmd_info)
+
+    p = csub.add_parser("verify", help="check a curve directory: schema, checksums, duplicates")
+    p.add_argument("path", help="curve directory")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    p.set_defaults(func=cmd_verify)
+
+
+def cmd_plan(args) -> int:
+    from curves.jobs import plan, total_cost
+    from curves.spec import load_spec
+
+    spec = load_spec(args.spec)
+    jobs = plan(spec)
+    data = {
+        "spec": spec.source, "name": spec.settings.name,
+        "tasks": [t.name for t in spec.tasks], "dropped_tasks": list(spec.dropped),
+        "optimizers": [o.name for o in spec.optimizers],
+        "jobs": [{"key": j.key, "task": j.task, "optimizers": j.optimizer_names, "replica": j.replica,
+                  "steps": j.steps, "eval_every": j.eval_every, "eval_batches": j.eval_batches, "cost": j.cost}
+                 for j in jobs],
+        "num_jobs": len(jobs), "num_curves": sum(len(j.optimizers) for j in jobs), "total_cost": total_cost(jobs),
+    }
+    if args.json:
+        print_json(data)
+        return 0
+    sys.stdout.write(f"sweep {data['name']!r} ({data['spec']}): {len(data['tasks'])} tasks x "
+                     f"{len(data['optimizers'])} optimizer configs x {spec.settings.replicas} replicas, "
+                     f"{spec.settings.steps} steps -> {data['num_jobs']} jobs, {data['num_curves']} curves, "
+                     f"cost {data['total_cost']:.3g}\n")
+    if spec.dropped:
+        sys.stdout.write(f"dropped {len(spec.dropped)} tasks whose data is not on this machine\n")
+    print_table([(j["key"][:12], j["task"], len(j["optimizers"]), j["replica"], f"{j['cost']:.3g}")
+                 for j in data["jobs"]], ("job", "task", "configs", "replica", "cost"))
+    return 0
+
+
+def _executor(args):
+    from curves.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
+    from taskset.errors import ConfigError
+
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError(f"--workers must be >= 0, got {args.workers!r}")
+    if args.scheduler and args.dask:
+        raise ConfigError("pass either --dask (a local cluster) or --scheduler ADDR, not both")
+    if args.scheduler:
+        return DaskExecutor(scheduler=args.scheduler)
+    if args.dask:
+        return DaskExecutor(workers=args.workers or None)
+    if args.workers == 0:
+        return InProcessExecutor()
+    return ProcessExecutor(workers=args.workers or os.cpu_count())
+
+
+def cmd_generate(args) -> int:
+    from curves.jobs import plan
+    from curves.runner import generate
+    from curves.spec import load_spec
+
+    jobs = plan(load_spec(args.spec))
+    with _executor(args) as executor:
+        summary = generate(jobs, args.out, executor=executor, retry_failed=args.retry_failed,
+                           progress=False if args.json else None)
+    if args.json:
+        print_json(summary.to_json())
+    else:
+        sys.stdout.write(f"{summary.written} shards written ({summary.curves} curves), {summary.existing} already "
+                         f"there, {summary.skipped_failed} failed before (skipped), {len(summary.failed)} failed "
+                         f"now, in {summary.seconds:.1f} s -> {args.out}\n")
+        for failure in summary.failed:
+            sys.stdout.write(f"failed: {failure['task']} replica {failure['replica']}: {failure['error']}\n")
+    if summary.failed:
+        sys.stderr.write(f"{len(summary.failed)} job(s) failed (errors in {args.out}/manifest.json); fix the cause "
+                         "and rerun with --retry-failed\n")
+        return 1
+    return 0
+
+
+def cmd_info(args) -> int:
+    from curves.verify import info
+
+    data = info(args.path)
+    if args.json:
+        print_json(data)
+        return 0
+    for key in ("path", "schema_version", "shards", "curves", "bytes", "tasks", "optimizer_configs", "steps",
+                "failed_jobs"):
+        sys.stdout.write(f"{key}: {data[key]}\n")
+    for key in ("families", "optimizer_families", "status"):
+        sys.stdout.write(f"{key}:\n")
+        for name, count in data[key].items():
+            sys.stdout.write(f"  {name}: {count}\n")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from curves.verify import verify
+
+    report = verify(args.path)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        for problem in report.problems:
+            sys.stdout.write(f"problem: {problem}\n")
+        state = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+        sys.stdout.write(f"{state}: {report.shards} shards, {report.rows} curves checked, "
+                         f"{report.failed_jobs} failed job(s) recorded\n")
+    return 0 if report.ok else 1
