@@ -19,6 +19,7 @@ PROG = "taskset-bench"
 COMMAND_MODULES = (
     "taskset.cli.tasks",
     "taskset.cli.optimizers",
+    "taskset.cli.curves",
 )
 
 
