@@ -38,6 +38,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import http.client
 import os
@@ -56,7 +57,7 @@ from typing import Callable, Sequence
 
 from taskset.errors import ConfigError, TasksetError
 
-from curves.registry import CurveDataset, RemoteFile, dataset_files, get_dataset, select_files
+from curves.registry import CurveDataset, RemoteFile, dataset_files, get_dataset, list_datasets, select_files
 
 ENV_CACHE_DIR = "TASKSET_CACHE_DIR"
 ENV_MIRROR = "TASKSET_CURVES_MIRROR"
@@ -257,6 +258,21 @@ def download(name: str, *, tasks: Sequence[str] = (), optimizer_families: Sequen
     return report
 
 
+def local_dataset(name: str, cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
+    """The local curve directory of a registered dataset in this project's layout,
+    after downloading whatever of it is missing (what `curves.read(name)` uses).
+
+    Raises:
+      ConfigError: the dataset is published as TaskSet npz files, which must be converted first.
+    """
+    dataset = get_dataset(name)
+    if dataset.layout != "taskset-curves":
+        raise ConfigError(f"curve dataset {name!r} is published as TaskSet npz files, which cannot be read "
+                          f"directly; run `taskset-bench curves download {name}`, then `taskset-bench curves "
+                          "convert-taskset DIR --out OUT`, and read OUT")
+    return download(name, cache_dir=cache_dir, progress=False).root
+
+
 def _index(dataset: CurveDataset, urls: Sequence[str], root: pathlib.Path, retry: RetryPolicy) -> bytes:
     """The dataset's raw index, fetched once and then read from `<root>/.index/`."""
     cached = root / INDEX_DIR / dataset.index_file
@@ -286,15 +302,14 @@ def _fetch_all(dataset: CurveDataset, urls: Sequence[str], root: pathlib.Path, f
         if bar is not None:
             bar.update(n)
 
-    validate = _validator(dataset)
-
     def one(remote: RemoteFile) -> bool:
         unpack = None
         if remote.extract:
             def unpack(path: pathlib.Path) -> None:
                 safe_extract(path, root, scratch=root / PARTIAL_DIR)
         return fetch_file([join_url(u, remote.path) for u in urls], root / safe_relpath(remote.path),
-                          partial=root / PARTIAL_DIR, sha256=remote.sha256, size=remote.size, validate=validate,
+                          partial=root / PARTIAL_DIR, sha256=remote.sha256, size=remote.size,
+                          validate=_validator(dataset, remote),
                           unpack=unpack, retry=retry, on_bytes=on_bytes)
 
     fetched = 0
@@ -315,17 +330,13 @@ def _fetch_all(dataset: CurveDataset, urls: Sequence[str], root: pathlib.Path, f
                           present=len(files) - fetched, bytes_fetched=received[0])
 
 
-def _validator(dataset: CurveDataset) -> Callable[[pathlib.Path], None] | None:
-    """The structural check of the dataset's data files, for layouts without checksums."""
-    if dataset.layout != "taskset-npz":
-        return None
-    from curves.taskset_convert import check_npz
+def _validator(dataset: CurveDataset, remote: RemoteFile) -> Callable[[pathlib.Path], object] | None:
+    """The structural check of a data file, for layouts without checksums."""
+    if dataset.layout == "taskset-npz" and remote.path.endswith(".npz"):
+        from curves.taskset_convert import check_npz
 
-    def validate(path: pathlib.Path) -> None:
-        if path.name.endswith(".npz"):
-            check_npz(path)
-
-    return validate
+        return check_npz
+    return None
 
 
 def _finish(dataset: CurveDataset, root: pathlib.Path, index: bytes) -> None:
@@ -348,7 +359,7 @@ def _finish(dataset: CurveDataset, root: pathlib.Path, index: bytes) -> None:
 
 
 def fetch_file(urls: Sequence[str], dest: pathlib.Path, *, partial: pathlib.Path, sha256: str | None = None,
-               size: int | None = None, validate: Callable[[pathlib.Path], None] | None = None,
+               size: int | None = None, validate: Callable[[pathlib.Path], object] | None = None,
                unpack: Callable[[pathlib.Path], None] | None = None, retry: RetryPolicy = RetryPolicy(),
                on_bytes: Progress | None = None) -> bool:
     """Fetches one file to `dest` atomically, trying `urls` (mirrors) in order.
@@ -539,7 +550,7 @@ def _stream_local(url: str, part: pathlib.Path, on_bytes: Progress) -> None:
 
 
 def _verify(part: pathlib.Path, url: str, sha256: str | None, size: int | None,
-            validate: Callable[[pathlib.Path], None] | None) -> None:
+            validate: Callable[[pathlib.Path], object] | None) -> None:
     """Raises ChecksumError (or the validator's error) unless `part` is the expected file."""
     actual_size = part.stat().st_size
     if size is not None and actual_size != size:
@@ -648,3 +659,15 @@ def _write_members(archive: pathlib.Path, dest: pathlib.Path, scratch: pathlib.P
         os.replace(tmp, target)
         written.append(target)
     return written
+
+
+def _register_readable() -> None:
+    """Lets `curves.read(name)` open every registered dataset in this project's layout."""
+    from curves.reader import CURVE_DATASETS
+
+    for dataset in list_datasets():
+        if dataset.layout == "taskset-curves" and dataset.name not in CURVE_DATASETS:
+            CURVE_DATASETS.register(dataset.name, functools.partial(local_dataset, dataset.name))
+
+
+_register_readable()

@@ -201,7 +201,7 @@ def select_files(files: Sequence[RemoteFile], tasks: Sequence[str] = (),
     """
     names = sorted({f.task for f in files if f.task is not None})
     for pattern in tasks:
-        if not fnmatch.filter(names, pattern):
+        if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
             shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
             raise ConfigError(f"--tasks {pattern!r} matches none of the {len(names)} tasks ({shown}); "
                               "patterns use shell wildcards, e.g. 'mlp_family_seed1*'")

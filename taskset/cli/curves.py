@@ -54,6 +54,10 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.set_defaults(func=cmd_verify)
 
+    from taskset.cli import curve_data  # list, download, convert-taskset
+
+    curve_data.add_commands(csub)
+
 
 def cmd_plan(args) -> int:
     from curves.jobs import plan, total_cost
