@@ -11,13 +11,16 @@ Public API (none of it imports TensorFlow; only training a job does):
 `curves` depends on `taskset`, never the reverse.
 """
 
+from curves.download import download, local_dataset  # also lets read() open registered datasets by name
 from curves.jobs import Job, plan
 from curves.reader import CURVE_DATASETS, CurveMatrix, read, read_table, to_matrix
 from curves.runner import GenerateSummary, execute_job, generate
 from curves.schema import SCHEMA_VERSION
 from curves.spec import SweepSpec, load_spec, parse_spec
+from curves.taskset_convert import convert_taskset
 from curves.verify import VerifyReport, info, verify
 
 __all__ = ["CURVE_DATASETS", "CurveMatrix", "GenerateSummary", "Job", "SCHEMA_VERSION", "SweepSpec", "VerifyReport",
            "execute_job", "generate", "info", "load_spec", "parse_spec", "plan", "read", "read_table", "to_matrix",
            "verify"]
+__all__ += ["convert_taskset", "download", "local_dataset"]

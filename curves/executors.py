@@ -10,8 +10,9 @@ died is run again.
 - `InProcessExecutor`: one job after another in this process (tests, debugging).
 - `ProcessExecutor`: a pool of `spawn`ed local processes, one per core by
   default, each limited to `threads` TensorFlow threads so that N workers use
-  N cores. A job whose worker process dies (killed, out of memory) is retried
-  once on a fresh pool, then recorded as failed.
+  N cores. When a worker process dies (killed, out of memory), the jobs that
+  were in flight run again one at a time on a fresh pool; a job that kills
+  its worker when running alone is recorded as failed.
 - `DaskExecutor`: a Dask distributed cluster, either a `LocalCluster` on
   127.0.0.1 or an existing scheduler (`tcp://host:port`, e.g. one started by
   dask-jobqueue on Slurm or by the Dask Kubernetes operator). The job function
@@ -107,14 +108,11 @@ class ProcessExecutor(Executor):
     Args:
       workers: number of processes (default: one per CPU core).
       threads: TensorFlow threads per worker (None leaves TensorFlow's default).
-      attempts: how many times a job may be running when its pool breaks
-        before it is recorded as failed.
     """
 
-    def __init__(self, workers: int | None = None, threads: int | None = 1, attempts: int = 2) -> None:
+    def __init__(self, workers: int | None = None, threads: int | None = 1) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.threads = threads
-        self.attempts = attempts
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
@@ -124,15 +122,22 @@ class ProcessExecutor(Executor):
 
     def run(self, fn, jobs):
         pending = list(reversed(jobs))  # pop() takes them in the given order
-        tries: dict[str, int] = {}
+        suspects: list[Job] = []
         running: dict[concurrent.futures.Future, Job] = {}
         self._pool = self._pool or self._new_pool()
-        while pending or running:
-            # At most `workers` jobs are submitted at a time, so a broken pool
-            # only takes down the jobs that were really running.
-            while pending and len(running) < self.workers:
-                job = pending.pop()
-                running[self._pool.submit(call_capturing, fn, job)] = job
+        while pending or suspects or running:
+            # At most `workers` jobs are in flight, so a dying worker takes down
+            # few jobs; those then run one at a time, which shows which one kills
+            # its worker: only that one is recorded as failed.
+            if suspects:
+                if not running:
+                    job = suspects.pop()
+                    running[self._pool.submit(call_capturing, fn, job)] = job
+            else:
+                while pending and len(running) < self.workers:
+                    job = pending.pop()
+                    running[self._pool.submit(call_capturing, fn, job)] = job
+            alone = len(running) == 1
             done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
             lost = []
             for future in done:
@@ -144,17 +149,14 @@ class ProcessExecutor(Executor):
                     continue
                 yield Outcome(job, result, error, tb)
             if lost:
-                # Every job still running went down with the pool too.
-                lost += running.values()
+                lost += running.values()  # the rest of the pool went down with it
                 running.clear()
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
-                for job in lost:
-                    tries[job.key] = tries.get(job.key, 0) + 1
-                    if tries[job.key] < self.attempts:
-                        pending.append(job)
-                    else:
-                        yield Outcome(job, None, WORKER_DIED, "")
+                if alone:
+                    yield Outcome(lost[0], None, WORKER_DIED, "")
+                else:
+                    suspects.extend(lost)
 
     def close(self):
         if self._pool is not None:
@@ -184,8 +186,11 @@ class DaskExecutor(Executor):
 
         self._cluster = None
         if scheduler is None:
+            # TCP on the loopback interface, also for in-process workers: Dask's
+            # in-process transport would probe the network for this host's address.
             self._cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                         processes=processes, host="127.0.0.1", dashboard_address=None)
+                                         processes=processes, host="127.0.0.1", protocol="tcp://",
+                                         dashboard_address=None)
             self.client = Client(self._cluster)
         else:
             try:

@@ -15,6 +15,7 @@ published datasets plug in without changing `read`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import pathlib
 from typing import Callable, Iterable, Sequence
@@ -22,7 +23,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from taskset.errors import ConfigError, UnknownNameError
-from taskset.registry import Registry, unknown_name_message
+from taskset.registry import Registry
 
 from curves.errors import CorruptShardError, StoreError
 from curves.manifest import load_manifest
@@ -159,7 +160,10 @@ def read(path: str | os.PathLike, tasks: str | Iterable[str] | None = None,
 def _check_present(wanted: set[str] | None, present: set[str], kind: str, root: pathlib.Path) -> None:
     for name in sorted(wanted or ()):
         if name not in present:
-            raise UnknownNameError(unknown_name_message(f"{kind} in {str(root)!r}", name, sorted(present)))
+            close = difflib.get_close_matches(name, sorted(present), n=5, cutoff=0.6)
+            hint = ("did you mean " + ", ".join(map(repr, close)) + "?") if close else \
+                f"it has {len(present)}: {sorted(present)[:12]!r}{' ...' if len(present) > 12 else ''}"
+            raise UnknownNameError(f"no curves for {kind} {name!r} in {str(root)!r}; {hint}")
 
 
 def _diagnose(paths: list[pathlib.Path]) -> None:

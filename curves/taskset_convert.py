@@ -202,7 +202,7 @@ def load_config_table(paths: Sequence[str | os.PathLike]) -> dict[str, dict[str,
             {"name": [{"hp": value, ...}, "set name"]} (task_set/optimizers/configs/*.json);
       CSV   a header with a `name` (or `optimizer`) column and one column per
             hyperparameter; empty cells are omitted.
-    Booleans become 1.0 / 0.0.
+    Booleans (also the words true/false in any case) become 1.0 / 0.0.
 
     Raises:
       ConvertError: a file is unreadable or malformed, a value is not a number,
@@ -230,6 +230,8 @@ def _number(path: pathlib.Path, name: str, key: str, value: Any) -> float:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
+        if value.strip().lower() in ("true", "false"):  # CSV spells booleans as words
+            return float(value.strip().lower() == "true")
         try:
             return float(value)
         except ValueError:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from curves import read
 from curves.jobs import plan
 from curves.runner import generate
 from curves.spec import parse_spec
@@ -42,3 +44,19 @@ def store_dir(tmp_path, jobs):
     summary = generate(jobs, out, train_fn=fake_train, progress=False)
     assert summary.written == len(jobs) and not summary.failed
     return out
+
+
+def snapshot(out) -> dict[str, list]:
+    """A dataset's rows, sorted, without the timing column: equal for equal curves."""
+    df = read(out).drop(columns=["seconds_per_step"])
+    df = df.sort_values(["task", "optimizer", "replica"]).reset_index(drop=True)
+    return {c: [_plain(v) for v in df[c].astype(object)] for c in df.columns}
+
+
+def _plain(value):
+    """Comparable Python data: lists for arrays, None for NaN (NaN != NaN)."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

@@ -86,8 +86,11 @@ def dies_once_train(task, optimizer_configs, steps, eval_every, replica_seed=0, 
     return fake_train(task, optimizer_configs, steps, eval_every, replica_seed, eval_batches)
 
 
-def always_dies_train(task, optimizer_configs, steps, eval_every, replica_seed=0, eval_batches=5):
-    os.kill(os.getpid(), signal.SIGKILL)
+def kills_on_seed16_train(task, optimizer_configs, steps, eval_every, replica_seed=0, eval_batches=5):
+    """Kills its worker process on every replica-0 job of mlp_seed16 (a segfaulting task)."""
+    if task.name == "mlp_seed16" and replica_seed == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return fake_train(task, optimizer_configs, steps, eval_every, replica_seed, eval_batches)
 
 
 def stalls_once_train(task, optimizer_configs, steps, eval_every, replica_seed=0, eval_batches=5):

@@ -21,13 +21,6 @@ from tests.curves.fakes import failing_train, fake_curve, fake_train
 IDENTITY = ["task", "optimizer", "replica"]
 
 
-def snapshot(out):
-    """The dataset's rows (timing column excluded), sorted, for equality checks."""
-    df = read(out).drop(columns=["seconds_per_step"])
-    df = df.sort_values(IDENTITY).reset_index(drop=True)
-    return {c: [v.tolist() if isinstance(v, np.ndarray) else v for v in df[c].astype(object)] for c in df.columns}
-
-
 def test_generate_writes_one_shard_per_job_with_the_schema(store_dir, jobs):
     manifest = load_manifest(store_dir)
     assert sorted(manifest.shards) == sorted(j.key for j in jobs)

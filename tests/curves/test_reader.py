@@ -1,0 +1,84 @@
+"""`curves.read` filters and projections, the dataset-name hook, and `to_matrix` reductions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from curves import CURVE_DATASETS, read, to_matrix
+from curves.errors import StoreError
+from taskset.errors import ConfigError, UnknownNameError
+
+
+def test_filters_are_applied(store_dir):
+    df = read(store_dir, tasks="mlp_seed16")
+    assert set(df.task) == {"mlp_seed16"} and len(df) == 12
+    # Populations of 4 mix families (adam_default + adam8p x3, then nadamw x2), so rows are filtered too.
+    df = read(store_dir, optimizer_family=["nadamw"])
+    assert set(df.optimizer_family) == {"nadamw"} and len(df) == 2 * 2 * 2
+    assert {"hp_nesterov", "hp_lr"} <= set(df.columns) and not df.hp_nesterov.isna().any()
+    df = read(store_dir, tasks=["mlp_seed12"], optimizer_family="adam1p", columns=["task", "optimizer", "replica"])
+    assert list(df.columns) == ["task", "optimizer", "replica"]
+    assert sorted(zip(df.optimizer, df.replica)) == [("adam_default", 0), ("adam_default", 1)]
+
+
+def test_projection_returns_compact_types(store_dir):
+    df = read(store_dir, columns=["task", "optimizer", "final_valid_inner"])
+    assert isinstance(df.task.dtype, pd.CategoricalDtype) and df.final_valid_inner.dtype == np.float32
+
+
+def test_unknown_names_and_columns_are_clear_errors(store_dir):
+    with pytest.raises(UnknownNameError, match="no curves for task 'mlp_seed13' in .*; did you mean 'mlp_seed16', 'mlp_seed12'"):
+        read(store_dir, tasks=["mlp_seed13"])
+    with pytest.raises(UnknownNameError, match="no curves for optimizer family 'adam9p' in .*; did you mean 'adam8p', 'adam1p'"):
+        read(store_dir, optimizer_family="adam9p")
+    with pytest.raises(ConfigError, match=r"unknown column\(s\) \['valid'\]"):
+        read(store_dir, columns=["task", "valid"])
+    with pytest.raises(StoreError, match="neither a curve directory nor a registered curve dataset"):
+        read(store_dir / "nope")
+
+
+def test_registered_dataset_names_resolve(store_dir):
+    with CURVE_DATASETS.temporary("tiny_test_curves", lambda: store_dir):
+        assert len(read("tiny_test_curves", columns=["task"])) == 24
+
+
+def test_to_matrix_final_and_mean(store_dir):
+    df = read(store_dir)
+    final = to_matrix(df)
+    assert final.tasks == ("mlp_seed12", "mlp_seed16") and len(final.configs) == 6
+    ok = df[df.status == "ok"]
+    one = ok[(ok.task == "mlp_seed16") & (ok.optimizer == "nadamw_seed1")]
+    expected = np.mean([v[-1] for v in one.valid_inner])
+    assert final.values[1, final.configs.index("nadamw_seed1")] == pytest.approx(expected)
+    # The final_valid_inner column alone gives the same matrix.
+    slim = to_matrix(read(store_dir, columns=["task", "optimizer", "status", "final_valid_inner"]))
+    np.testing.assert_array_equal(slim.values, final.values)
+    mean = to_matrix(df, metric="test", reduction="mean", configs=["nadamw_seed1", "missing"])
+    assert mean.values.shape == (2, 2) and np.isnan(mean.values[:, 1]).all()
+    assert mean.values[1, 0] == pytest.approx(np.mean([np.mean(v) for v in one.test]))
+
+
+def test_to_matrix_marks_divergence_and_missing_replicas():
+    df = pd.DataFrame({
+        "task": ["a", "a", "a", "a", "b"],
+        "optimizer": ["x", "x", "y", "y", "x"],
+        "replica": [0, 1, 0, 1, 0],
+        "status": ["ok", "ok", "ok", "diverged", "ok"],
+        "train": [np.array([3.0, 1.0]), np.array([3.0, 2.0]), np.array([3.0, 0.5]), np.array([3.0, 0.1]),
+                  np.array([2.0, 4.0])],
+    })
+    m = to_matrix(df, metric="train")
+    assert m.configs == ("x", "y")
+    np.testing.assert_array_equal(m.values, [[1.5, np.nan], [4.0, np.nan]])
+
+
+def test_to_matrix_rejects_bad_arguments(store_dir):
+    df = read(store_dir, columns=["task", "optimizer", "status"])
+    with pytest.raises(ConfigError, match="unknown metric 'loss'"):
+        to_matrix(df, metric="loss")
+    with pytest.raises(ConfigError, match="unknown reduction 'min'"):
+        to_matrix(df, reduction="min")
+    with pytest.raises(ConfigError, match=r"needs column\(s\) \['valid_inner'\]"):
+        to_matrix(df)
