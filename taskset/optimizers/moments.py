@@ -48,7 +48,7 @@ def bias_correction(beta, t):
     return -tf.math.expm1(t * tf.math.log1p(beta - 1.0))
 
 
-def adam_direction(m, v, grad, beta1, beta2, eps, t, nesterov):
+def adam_direction(m, v, grad, beta1, eps, nesterov, bc1, bc1_next, bc2):
     """The bias-corrected Adam direction (before the learning rate) from updated moments.
 
     Plain:    mh / (sqrt(vh) + eps)
@@ -60,14 +60,13 @@ def adam_direction(m, v, grad, beta1, beta2, eps, t, nesterov):
     Args:
       m, v: moments already updated with `grad`.
       grad: g_t.
-      beta1, beta2, eps: float32 scalars.
-      t: float32 step counter from 1.
+      beta1, eps: float32 scalars.
       nesterov: 1.0 for the Nesterov form, 0.0 for plain Adam.
+      bc1, bc1_next, bc2: the bias corrections 1 - b1^t, 1 - b1^(t+1), 1 - b2^t.
     """
-    denom = tf.sqrt(v / bias_correction(beta2, t)) + eps
-    plain = m / bias_correction(beta1, t)
-    lookahead = beta1 * m / bias_correction(beta1, t + 1.0) + (1.0 - beta1) * grad / bias_correction(beta1, t)
-    return tf.where(nesterov > 0.5, lookahead, plain) / denom
+    plain = m / bc1
+    lookahead = beta1 * m / bc1_next + (1.0 - beta1) * grad / bc1
+    return tf.where(nesterov > 0.5, lookahead, plain) / (tf.sqrt(v / bc2) + eps)
 
 
 def scale_by_adam(beta1: HparamSpec = 0.9, beta2: HparamSpec = 0.999, eps: HparamSpec = 1e-8,
@@ -84,10 +83,11 @@ def scale_by_adam(beta1: HparamSpec = 0.9, beta2: HparamSpec = 0.999, eps: Hpara
     def update(updates, state: AdamState, params, hparams, step, total_steps):
         b1, b2, e, nest = (hparam(hparams, s) for s in (beta1, beta2, eps, nesterov))
         t = as_float(step) + 1.0
+        bc1, bc1_next, bc2 = bias_correction(b1, t), bias_correction(b1, t + 1.0), bias_correction(b2, t)
         m = tf.nest.map_structure(lambda m_, g: ema(m_, g, b1), state.m, updates)
         v = tf.nest.map_structure(lambda v_, g: ema(v_, tf.square(g), b2), state.v, updates)
-        direction = tf.nest.map_structure(lambda m_, v_, g: adam_direction(m_, v_, g, b1, b2, e, t, nest),
-                                          m, v, updates)
+        direction = tf.nest.map_structure(
+            lambda m_, v_, g: adam_direction(m_, v_, g, b1, e, nest, bc1, bc1_next, bc2), m, v, updates)
         return direction, AdamState(m, v)
 
     return GradientTransform(init, update)
