@@ -8,8 +8,8 @@ silently wrong numbers.
 
 `path` is a curve directory or the name of a registered curve dataset: the
 `CURVE_DATASETS` registry maps a name to a function returning a local
-directory (e.g. one that downloads and unpacks a published dataset), so
-published datasets plug in without changing `read`.
+directory; `curves.download` (imported by the package) registers every
+published dataset in this project's layout there, fetched on first use.
 """
 
 from __future__ import annotations
@@ -45,10 +45,9 @@ def resolve(path: str | os.PathLike) -> pathlib.Path:
         return local
     if isinstance(path, str) and path in CURVE_DATASETS:
         return pathlib.Path(CURVE_DATASETS.get(path)())
-    known = f"registered curve datasets: {CURVE_DATASETS.list()!r}" if len(CURVE_DATASETS) else \
-        "no curve datasets are registered"
-    raise StoreError(f"{str(path)!r} is neither a curve directory nor a registered curve dataset ({known}); "
-                     "create one with `taskset-bench curves generate SPEC --out DIR`")
+    raise StoreError(f"{str(path)!r} is neither a curve directory nor a registered curve dataset "
+                     f"({CURVE_DATASETS.list()!r}, see `taskset-bench curves list`); create a directory with "
+                     "`taskset-bench curves generate SPEC --out DIR`")
 
 
 @dataclasses.dataclass(frozen=True)
