@@ -13,6 +13,7 @@ dataset's definition, so it is the same everywhere.
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 from typing import Callable
@@ -55,8 +56,7 @@ class TfdsDataset(Dataset):
         return self._info
 
     def is_available(self) -> bool:
-        root = data_dir() / self.tfds_name
-        return root.is_dir() and any(root.glob("**/dataset_info.json"))
+        return _is_prepared(str(data_dir() / self.tfds_name))
 
     def how_to_get(self) -> str:
         return (f"run `taskset-bench data prepare {self.info.name}` on a machine with network access "
@@ -82,6 +82,14 @@ class TfdsDataset(Dataset):
         import tensorflow_datasets as tfds
 
         tfds.builder(self.tfds_name, data_dir=str(data_dir())).download_and_prepare()
+        _is_prepared.cache_clear()
+
+
+@functools.lru_cache(maxsize=None)
+def _is_prepared(root: str) -> bool:
+    """Whether a prepared TFDS copy exists under `root` (memoised: listing asks 1,000 times)."""
+    path = pathlib.Path(root)
+    return path.is_dir() and any(path.glob("**/dataset_info.json"))
 
 
 def image_arrays(example: dict) -> Arrays:

@@ -58,7 +58,7 @@ def test_show_gin_round_trips(capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["tasks", "show", "mlp_seed1x"], "unknown task 'mlp_seed1x'"),
-    (["tasks", "sample", "mlpp", "--seed", "3"], "unknown task family 'mlpp'; did you mean 'mlp'?"),
+    (["tasks", "sample", "mlpp", "--seed", "3"], "unknown task family 'mlpp'; did you mean 'mlp'"),
     (["tasks", "sample", "mlp", "--seed", "-4"], "seed must be a non-negative integer, got -4"),
     (["tasks", "list", "--family", "nope"], "unknown task family 'nope'"),
     (["data", "prepare", "nope"], "unknown dataset 'nope'"),
