@@ -11,7 +11,7 @@ Public API (none of it imports TensorFlow; only training a job does):
 `curves` depends on `taskset`, never the reverse.
 """
 
-from curves.download import download, local_dataset  # also lets read() open registered datasets by name
+from curves.download import download_dataset, local_dataset  # also lets read() open registered datasets by name
 from curves.jobs import Job, plan
 from curves.reader import CURVE_DATASETS, CurveMatrix, read, read_table, to_matrix
 from curves.runner import GenerateSummary, execute_job, generate
@@ -23,4 +23,4 @@ from curves.verify import VerifyReport, info, verify
 __all__ = ["CURVE_DATASETS", "CurveMatrix", "GenerateSummary", "Job", "SCHEMA_VERSION", "SweepSpec", "VerifyReport",
            "execute_job", "generate", "info", "load_spec", "parse_spec", "plan", "read", "read_table", "to_matrix",
            "verify"]
-__all__ += ["convert_taskset", "download", "local_dataset"]
+__all__ += ["convert_taskset", "download_dataset", "local_dataset"]

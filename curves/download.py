@@ -1,6 +1,6 @@
 """Fetching registered curve datasets: resumable, verified, atomic, parallel.
 
-`download(name, ...)` reads the dataset's index (see `curves.registry`), picks
+`download_dataset(name, ...)` reads the dataset's index (see `curves.registry`), picks
 the files matching `tasks` (fnmatch patterns) and `optimizer_families`, and
 fetches them with a thread pool into a local root:
 
@@ -205,10 +205,10 @@ def safe_relpath(name: str) -> pathlib.PurePosixPath:
     return path
 
 
-def download(name: str, *, tasks: Sequence[str] = (), optimizer_families: Sequence[str] = (),
-             out: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-             workers: int = 4, mirror: str | None = None, retry: RetryPolicy = RetryPolicy(),
-             progress: bool | None = None) -> DownloadReport:
+def download_dataset(name: str, *, tasks: Sequence[str] = (), optimizer_families: Sequence[str] = (),
+                     out: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                     workers: int = 4, mirror: str | None = None, retry: RetryPolicy = RetryPolicy(),
+                     progress: bool | None = None) -> DownloadReport:
     """Downloads (part of) the registered dataset `name`.
 
     Args:
@@ -270,7 +270,7 @@ def local_dataset(name: str, cache_dir: str | os.PathLike | None = None) -> path
         raise ConfigError(f"curve dataset {name!r} is published as TaskSet npz files, which cannot be read "
                           f"directly; run `taskset-bench curves download {name}`, then `taskset-bench curves "
                           "convert-taskset DIR --out OUT`, and read OUT")
-    return download(name, cache_dir=cache_dir, progress=False).root
+    return download_dataset(name, cache_dir=cache_dir, progress=False).root
 
 
 def _index(dataset: CurveDataset, urls: Sequence[str], root: pathlib.Path, retry: RetryPolicy) -> bytes:

@@ -67,11 +67,11 @@ def cmd_list(args) -> int:
 
 
 def cmd_download(args) -> int:
-    from curves.download import RetryPolicy, download
+    from curves.download import RetryPolicy, download_dataset
 
-    report = download(args.name, tasks=args.tasks, optimizer_families=args.optimizer_family, out=args.out,
-                      cache_dir=args.cache_dir, workers=args.workers, mirror=args.mirror,
-                      retry=RetryPolicy(attempts=args.retries), progress=False if args.json else None)
+    report = download_dataset(args.name, tasks=args.tasks, optimizer_families=args.optimizer_family,
+                              out=args.out, cache_dir=args.cache_dir, workers=args.workers, mirror=args.mirror,
+                              retry=RetryPolicy(attempts=args.retries), progress=False if args.json else None)
     if args.json:
         print_json(report.to_json())
         return 0

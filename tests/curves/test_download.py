@@ -393,7 +393,7 @@ def test_env_mirror_and_cache_dir(server, tmp_path, monkeypatch, capsys):
     state, base = server
     serve_taskset(state, ["quadratic_family_seed3"], prefix="/m")
     monkeypatch.setenv(dl.ENV_MIRROR, base + "/m")
-    report = dl.download("taskset-original", optimizer_families=["adam1p"], progress=False)
+    report = dl.download_dataset("taskset-original", optimizer_families=["adam1p"], progress=False)
     root = tmp_path / "cache" / "curves" / "taskset-original" / DATASETS.get("taskset-original").version
     assert report.root == root and report.fetched == 1
     assert (root / "quadratic_family_seed3" / TASKSET_FILES["adam1p"]).is_file()
@@ -404,8 +404,8 @@ def test_malformed_npz_is_rejected_and_deleted(server, tmp_path):
     serve_taskset(state, ["mlp_family_seed1"])
     state.files["/task_set_data/mlp_family_seed1/" + TASKSET_FILES["adam4p"]] = b"<html>not an npz</html>"
     with pytest.raises(dl.ChecksumError, match="malformed.*not a readable npz"):
-        dl.download("taskset-original", optimizer_families=["adam4p"], out=tmp_path / "o",
-                    mirror=base + "/task_set_data", retry=FAST, progress=False)
+        dl.download_dataset("taskset-original", optimizer_families=["adam4p"], out=tmp_path / "o",
+                            mirror=base + "/task_set_data", retry=FAST, progress=False)
     assert not list((tmp_path / "o").rglob("*.npz")) and not list((tmp_path / "o").rglob("*.part"))
 
 
@@ -428,7 +428,7 @@ def test_a_second_download_into_the_same_root_is_refused(server, tmp_path):
     with open(root / dl.LOCK_NAME, "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         with pytest.raises(dl.DownloadError, match="another download is writing"):
-            dl.download("taskset-original", out=root, mirror=base, progress=False)
+            dl.download_dataset("taskset-original", out=root, mirror=base, progress=False)
 
 
 def test_curve_directory_dataset_verifies_every_shard(store_dir, tmp_path):
@@ -438,19 +438,19 @@ def test_curve_directory_dataset_verifies_every_shard(store_dir, tmp_path):
     dataset = CurveDataset(name="test-curves", version="1", description="d", licence="l",
                            urls=(store_dir.as_uri(),), layout="taskset-curves", checksums="sha256")
     with DATASETS.temporary("test-curves", dataset):
-        report = dl.download("test-curves", tasks=["mlp_seed12"], progress=False)
+        report = dl.download_dataset("test-curves", tasks=["mlp_seed12"], progress=False)
         assert report.fetched == report.files == 4  # 2 replicas x 2 populations
         root = report.root
         assert verify(root).ok and set(read(root, columns=["task"])["task"]) == {"mlp_seed12"}
         assert dl.local_dataset("test-curves") == root  # what `curves.read(name)` calls: fetches the rest
         assert verify(root).ok and len(read(root, columns=["task"])) == len(read(store_dir, columns=["task"]))
-        assert dl.download("test-curves", progress=False).present == 8
+        assert dl.download_dataset("test-curves", progress=False).present == 8
 
         manifest = json.loads((store_dir / "manifest.json").read_text())
         victim = sorted(manifest["shards"].values(), key=lambda e: e["file"])[0]
         (store_dir / victim["file"]).write_bytes(b"tampered")
         with pytest.raises(dl.ChecksumError, match=f"expected {victim['bytes']} bytes|sha256 mismatch"):
-            dl.download("test-curves", out=tmp_path / "fresh", progress=False)
+            dl.download_dataset("test-curves", out=tmp_path / "fresh", progress=False)
         assert not (tmp_path / "fresh" / victim["file"]).exists()
         assert not list((tmp_path / "fresh").rglob("*.part"))
 
@@ -459,7 +459,8 @@ def test_remote_file_paths_from_an_index_cannot_escape(server, tmp_path):
     state, base = server
     state.files["/evil/task_names.txt"] = b"../../outside\n"
     with pytest.raises(dl.UnsafeArchiveError, match="'../../outside/"):
-        dl.download("taskset-original", out=tmp_path / "o", mirror=base + "/evil", retry=FAST, progress=False)
+        dl.download_dataset("taskset-original", out=tmp_path / "o", mirror=base + "/evil", retry=FAST,
+                            progress=False)
     assert not (tmp_path / "outside").exists()
 
 
