@@ -1,0 +1,117 @@
+"""Greedy fitting of an ordered hyperparameter list (TaskSet, Metz et al. 2020, section 4).
+
+With S the (training tasks x pool configs) score matrix and b the running
+best-so-far vector (b_t = min over the chosen entries of S[t, c]; +inf before
+the first entry), entry i+1 is
+
+  argmin over unchosen c of  mean_t min(b_t, S[t, c])
+
+so the first entry is the config with the best mean score, and every later one
+is the config that most improves the mean best-of-the-list score. Ties (equal
+objectives, compared exactly) go to the lowest column index: columns are sorted
+by config name, so the choice is deterministic and names the same config on
+every machine. A config is never chosen twice; once no config improves the
+objective, the remaining entries are those that tie, i.e. the lowest-named.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from hparam_lists.artifact import FitSettings, HparamList, ListEntry
+from hparam_lists.matrix import ScoreMatrix
+from hparam_lists.normalize import FIT_SPLIT, score_matrix
+from taskset.errors import ConfigError
+
+
+def greedy_order(scores: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Greedily orders `size` columns of `scores` (module docstring).
+
+    Args:
+      scores: (tasks, configs) normalised scores; at least one task.
+      size: number of entries, 1 <= size <= configs.
+
+    Returns:
+      (columns, objective): the chosen column indices in list order, and
+      objective[i] = mean over tasks of the best score among the first i+1 entries.
+
+    Raises:
+      ConfigError: `size` is out of range or there are no tasks.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    num_tasks, num_configs = scores.shape
+    if num_tasks == 0:
+        raise ConfigError("cannot fit a list on zero training tasks")
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or not 1 <= size <= num_configs:
+        raise ConfigError(f"list size must be an integer in [1, {num_configs}] (the configs in the pool), "
+                          f"got {size!r}")
+    best = np.full(num_tasks, np.inf)
+    chosen = np.zeros(num_configs, dtype=bool)
+    columns = np.empty(size, dtype=np.int64)
+    objective = np.empty(size)
+    for i in range(size):
+        # Sums, not means: the same argmin, one division fewer per candidate.
+        totals = np.minimum(scores, best[:, None]).sum(axis=0)
+        totals[chosen] = np.inf
+        column = int(np.argmin(totals))  # First minimum: the lowest-named config wins ties.
+        columns[i], chosen[column] = column, True
+        best = np.minimum(best, scores[:, column])
+        objective[i] = totals[column] / num_tasks
+    return columns, objective
+
+
+def fit_matrix(matrix: ScoreMatrix, family: str, size: int, train_tasks: Sequence[str] | None = None,
+               dataset: str = "", manifest_sha256: str | None = None) -> HparamList:
+    """Fits a list of configs of `family` on a ScoreMatrix.
+
+    Args:
+      matrix: scores on the fitting split (usually valid_inner).
+      family: the optimizer family whose configs form the pool.
+      size: number of entries.
+      train_tasks: the tasks to fit on (default: every task of the matrix).
+      dataset: the curve dataset's name or path, recorded in the artifact.
+      manifest_sha256: sha256 of the dataset's manifest.json, recorded in the artifact.
+
+    Returns:
+      The HparamList, entries in greedy order.
+
+    Raises:
+      ConfigError: no config of `family`, or `size` larger than the pool.
+      UnknownNameError: a training task is not in the matrix.
+    """
+    rows = None if train_tasks is None else matrix.task_indices(train_tasks)
+    pool = matrix.select(rows, matrix.family_columns(family))
+    columns, objective = greedy_order(pool.scores, size)
+    entries = tuple(ListEntry(family=family, optimizer=pool.configs[c], hparams=dict(pool.config_hparams[c]),
+                              train_score=float(score)) for c, score in zip(columns, objective))
+    settings = FitSettings(family=family, size=size, split=matrix.split, aggregation=matrix.aggregation,
+                           train_tasks=pool.tasks, pool_size=len(pool.configs))
+    return HparamList(entries=entries, fit=settings, dataset=dataset, manifest_sha256=manifest_sha256)
+
+
+def fit(curves, family: str, size: int = 50, split: str = FIT_SPLIT, aggregation: str = "final",
+        train_tasks: Sequence[str] | None = None, dataset: str = "",
+        manifest_sha256: str | None = None) -> HparamList:
+    """Fits a greedy list of `family` configs on a curves DataFrame (`curves.read` layout).
+
+    Args:
+      curves: one row per curve, as returned by `curves.read`.
+      family: the optimizer family, e.g. "nadamw".
+      size: number of entries.
+      split: the loss split to fit on.
+      aggregation: "final" or "mean" (see `hparam_lists.normalize`).
+      train_tasks: the tasks to fit on (default: every task in `curves`).
+      dataset: the dataset's name or path, recorded in the artifact.
+      manifest_sha256: sha256 of the dataset's manifest.json, recorded in the artifact.
+
+    Returns:
+      The HparamList.
+
+    Raises:
+      ConfigError: bad split, aggregation or size, or no curves of `family`.
+      UnknownNameError: a training task has no curves.
+    """
+    return fit_matrix(score_matrix(curves, split, aggregation), family, size, train_tasks, dataset,
+                      manifest_sha256)
