@@ -303,22 +303,20 @@ def _fetch_all(dataset: CurveDataset, urls: Sequence[str], root: pathlib.Path, f
             bar.update(n)
 
     def one(remote: RemoteFile) -> bool:
-        unpack = None
-        if remote.extract:
-            def unpack(path: pathlib.Path) -> None:
-                safe_extract(path, root, scratch=root / PARTIAL_DIR)
+        unpack = functools.partial(safe_extract, dest=root, scratch=root / PARTIAL_DIR) if remote.extract else None
         return fetch_file([join_url(u, remote.path) for u in urls], root / safe_relpath(remote.path),
                           partial=root / PARTIAL_DIR, sha256=remote.sha256, size=remote.size,
-                          validate=_validator(dataset, remote),
-                          unpack=unpack, retry=retry, on_bytes=on_bytes)
+                          validate=_validator(dataset, remote), unpack=unpack, retry=retry, on_bytes=on_bytes)
 
     fetched = 0
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(one, f) for f in files]
             try:
-                for future in concurrent.futures.as_completed(futures):
+                for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
                     fetched += bool(future.result())
+                    if bar is not None:
+                        bar.set_postfix_str(f"{done}/{len(files)} files")
             except BaseException:
                 for future in futures:
                     future.cancel()

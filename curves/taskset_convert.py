@@ -55,7 +55,7 @@ import re
 import sys
 from typing import Any, Mapping, Sequence
 
-from taskset.errors import ConfigError, TasksetError
+from taskset.errors import TasksetError
 from taskset.optimizers.base import OptimizerConfig
 
 SPLIT_ORDER = ("train", "valid_inner", "valid_outer", "test")

@@ -92,7 +92,10 @@ def cmd_convert_taskset(args) -> int:
         return 0
     sys.stdout.write(f"{report.files} files: {report.shards_written} shards written ({report.curves} curves, "
                      f"{report.diverged} diverged), {report.shards_present} already there -> {report.out}\n")
-    if report.without_hparams:
+    if report.without_hparams and args.config_table:
         sys.stdout.write(f"{report.without_hparams} curves have no hyperparameters: their configs are not in "
                          "the --config-table files\n")
+    elif report.without_hparams:
+        sys.stdout.write("no --config-table given: hyperparameters are not recorded (TaskSet publishes them in "
+                         "task_set/optimizers/configs/*.json)\n")
     return 0

@@ -44,8 +44,8 @@ class ServerState:
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args):  # keep test output clean
-        pass
+    def log_message(self, *args):
+        """Silenced, to keep test output clean."""
 
     def do_GET(self):
         state: ServerState = self.server.state
@@ -389,7 +389,7 @@ def test_cli_downloads_a_selection_of_taskset_original_through_the_mirror(server
     assert json.loads(capsys.readouterr().out)["present"] == 4 and len(state.log) == requests
 
 
-def test_env_mirror_and_cache_dir(server, tmp_path, monkeypatch, capsys):
+def test_env_mirror_and_cache_dir(server, tmp_path, monkeypatch):
     state, base = server
     serve_taskset(state, ["quadratic_family_seed3"], prefix="/m")
     monkeypatch.setenv(dl.ENV_MIRROR, base + "/m")
