@@ -19,6 +19,7 @@ FAMILY_MODULES = (
     "taskset.tasks.mlp_vae",
     "taskset.tasks.nvp",
     "taskset.tasks.maf",
+    "taskset.tasks.test_functions",
     "taskset.tasks.char_rnn_lm",
     "taskset.tasks.word_rnn_lm",
     "taskset.tasks.rnn_text_classification",
