@@ -240,12 +240,15 @@ def to_matrix(df, metric: str = "valid_inner", reduction: str = "final", tasks: 
     per_curve[(df["status"] != "ok").to_numpy()] = np.nan
     import pandas as pd
 
-    frame = pd.DataFrame({"task": df["task"].astype(str).to_numpy(),
-                          "optimizer": df["optimizer"].astype(str).to_numpy(), "value": per_curve})
-    cells = frame.groupby(["task", "optimizer"], sort=False)["value"].mean(skipna=False)
-    task_labels = tuple(tasks) if tasks is not None else tuple(sorted(frame["task"].unique()))
-    config_labels = tuple(configs) if configs is not None else tuple(sorted(frame["optimizer"].unique()))
-    table = cells.unstack("optimizer").reindex(index=list(task_labels), columns=list(config_labels))
+    # Grouping on the categorical columns `read` returns works on their integer
+    # codes; converting a million labels to Python strings first would not.
+    frame = pd.DataFrame({"task": df["task"].array, "optimizer": df["optimizer"].array, "value": per_curve})
+    cells = frame.groupby(["task", "optimizer"], observed=True, sort=False)["value"].mean(skipna=False)
+    table = cells.unstack("optimizer")
+    table.index, table.columns = table.index.astype(str), table.columns.astype(str)
+    task_labels = tuple(tasks) if tasks is not None else tuple(sorted(table.index))
+    config_labels = tuple(configs) if configs is not None else tuple(sorted(table.columns))
+    table = table.reindex(index=list(task_labels), columns=list(config_labels))
     return CurveMatrix(values=table.to_numpy(dtype=np.float64), tasks=task_labels, configs=config_labels,
                        metric=metric, reduction=reduction)
 

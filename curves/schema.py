@@ -73,8 +73,9 @@ BASE_SCHEMA = pa.schema([
 ])
 HP_TYPE = pa.float64()
 
-# Parquet leaf paths that get BYTE_STREAM_SPLIT (float data).
+# Parquet leaf paths that get BYTE_STREAM_SPLIT (float data) or dictionary encoding.
 FLOAT_LEAVES = tuple(f"{m}.list.element" for m in METRICS) + ("final_valid_inner", "seconds_per_step")
+DICTIONARY_LEAVES = tuple(f.name for f in BASE_SCHEMA if pa.types.is_dictionary(f.type)) + ("steps.list.element",)
 
 
 def hp_column(name: str) -> str:

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from curves.errors import CorruptShardError, StoreError
 from curves.manifest import Manifest, fsync_directory, load_manifest, save_manifest
-from curves.schema import FLOAT_LEAVES, HP_PREFIX, check_schema, job_meta
+from curves.schema import DICTIONARY_LEAVES, FLOAT_LEAVES, HP_PREFIX, check_schema, job_meta
 
 SHARD_DIR = "shards"
 SHARD_SUFFIX = ".parquet"
@@ -100,8 +100,7 @@ def write_shard(root: pathlib.Path, key: str, table: pa.Table) -> tuple[dict[str
     tmp = final.parent / f".{key}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
     try:
         with open(tmp, "wb") as f:
-            pq.write_table(table, f, compression="zstd", compression_level=6, row_group_size=ROW_GROUP_ROWS,
-                           use_byte_stream_split=list(FLOAT_LEAVES), write_statistics=["task", "optimizer_family"])
+            pq.write_table(table, f, **parquet_options(table.schema))
             f.flush()
             os.fsync(f.fileno())
         wrote = _link_new(tmp, final)
@@ -109,6 +108,19 @@ def write_shard(root: pathlib.Path, key: str, table: pa.Table) -> tuple[dict[str
         tmp.unlink(missing_ok=True)
     fsync_directory(final.parent)
     return shard_entry(root, key), wrote
+
+
+def parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """How shards are encoded (see `curves.schema` for why).
+
+    Only string and step columns are dictionary-encoded: a dictionary of
+    unique floats is larger than the floats. Floats use BYTE_STREAM_SPLIT, then
+    zstd. Page checksums let readers detect damaged pages.
+    """
+    floats = list(FLOAT_LEAVES) + [n for n in schema.names if n.startswith(HP_PREFIX)]
+    return {"compression": "zstd", "compression_level": 9, "row_group_size": ROW_GROUP_ROWS,
+            "use_dictionary": list(DICTIONARY_LEAVES), "use_byte_stream_split": floats,
+            "write_statistics": ["task", "optimizer_family"], "write_page_checksum": True}
 
 
 def _link_new(tmp: pathlib.Path, final: pathlib.Path) -> bool:

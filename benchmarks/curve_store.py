@@ -1,0 +1,268 @@
+"""Curve store vs TaskSet's released npz layout: size on disk, and a typical query's time and memory.
+
+Writes the same synthetic curves twice:
+  - npz, as TaskSet released them: one file per (task, optimizer family) with
+    `optimizers` [C] config names, `xs` [T] steps, `ys` [C, R, T, 4] float32
+    losses (train, valid_inner, valid_outer, test), NaN after divergence;
+    written with `np.savez` (and, for reference, `np.savez_compressed`);
+  - our store, through the real code path (`curves_to_table` + `write_shard`
+    + `Store`), one shard per job of `--population` configs x one replica.
+
+Then answers "best final validation loss per task" (per task: the lowest,
+over configs, of the mean over replicas of the final valid_inner; a config
+with a diverged replica does not count) both ways, each in a fresh
+subprocess: through `curves.read` (columns task, optimizer, status,
+final_valid_inner) + `curves.to_matrix`, and by loading every npz file's
+`ys`. It checks the two answers agree and reports time (best of 3) and
+memory (peak RSS minus the RSS after imports, i.e. what the query itself
+needs; the absolute peak RSS is shown too). Both read from the page cache:
+the files were just written.
+
+The curves are smooth exponential decays with 2% multiplicative noise
+per point and replica (incompressible float32 mantissas, as in real
+curves) and 5% of configs diverging to NaN part-way.
+
+  python benchmarks/curve_store.py            # 1,000,000 curves x 51 points (~4 GB of scratch, minutes)
+  python benchmarks/curve_store.py --quick    # 20,000 curves, a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+FAMILIES = ("adam8p", "nadamw")
+EVALS = 51
+TOTAL_STEPS = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticCurve:
+    """The fields of a trainer curve that the store records."""
+
+    task: str
+    task_config: dict
+    optimizer: object
+    replica_seed: int
+    steps: np.ndarray
+    train: np.ndarray
+    valid_inner: np.ndarray
+    valid_outer: np.ndarray
+    test: np.ndarray
+    status: str
+    diverged_step: int | None
+    seconds_per_step: float
+
+
+def synthetic_ys(rng: np.random.Generator, configs: int, replicas: int) -> np.ndarray:
+    """[configs, replicas, EVALS, 4] float32 loss curves, NaN after divergence."""
+    xs = np.linspace(0, TOTAL_STEPS, EVALS)
+    floor = rng.uniform(0.05, 2.0, size=(configs, 1, 1, 1))
+    rate = np.exp(rng.uniform(np.log(1e-4), np.log(3e-3), size=(configs, 1, 1, 1)))
+    split = np.array([1.0, 1.04, 1.05, 1.07]).reshape(1, 1, 1, 4)
+    clean = (floor + (2.3 - floor) * np.exp(-rate * xs.reshape(1, 1, EVALS, 1))) * split
+    ys = (clean * rng.lognormal(0.0, 0.02, size=(configs, replicas, EVALS, 4))).astype(np.float32)
+    diverging = rng.uniform(size=configs) < 0.05
+    starts = rng.integers(5, EVALS, size=configs)
+    for c in np.flatnonzero(diverging):
+        ys[c, :, starts[c]:, :] = np.nan
+    return ys
+
+
+def build(root: pathlib.Path, tasks: int, configs: int, replicas: int, population: int) -> dict:
+    """Writes both layouts under `root`; returns their sizes and build times."""
+    from taskset import __version__
+    from taskset.optimizers import get_family
+    from taskset.tasks import get_task
+
+    from curves.schema import curves_to_table
+    from curves.store import Store, write_shard
+
+    npz_dir, npzc_dir, store_dir = root / "npz", root / "npz_compressed", root / "store"
+    npz_dir.mkdir(parents=True)
+    npzc_dir.mkdir()
+    xs = np.linspace(0, TOTAL_STEPS, EVALS).astype(np.int64)
+    pools = {f: [get_family(f).sample(s) for s in range(configs)] for f in FAMILIES}
+    task_names = [f"mlp_seed{i}" for i in range(tasks)]
+    rng = np.random.default_rng(0)
+    seconds = {"npz": 0.0, "npz_compressed": 0.0, "store": 0.0}
+    with Store.open(store_dir, save_every_s=30.0) as store:
+        for name in task_names:
+            task = get_task(name)
+            config = task.config_dict
+            for family in FAMILIES:
+                ys = synthetic_ys(rng, configs, replicas)
+                names = np.array([c.name for c in pools[family]])
+                start = time.perf_counter()
+                np.savez(npz_dir / f"{name}__{family}.npz", optimizers=names, xs=xs, ys=ys)
+                seconds["npz"] += time.perf_counter() - start
+                start = time.perf_counter()
+                np.savez_compressed(npzc_dir / f"{name}__{family}.npz", optimizers=names, xs=xs, ys=ys)
+                seconds["npz_compressed"] += time.perf_counter() - start
+                start = time.perf_counter()
+                for replica in range(replicas):
+                    for lo in range(0, configs, population):
+                        chunk = range(lo, min(lo + population, configs))
+                        curves = [_curve(name, config, pools[family][c], replica, xs, ys[c, replica])
+                                  for c in chunk]
+                        key = hashlib.sha256(f"{name}/{family}/{replica}/{lo}".encode()).hexdigest()
+                        meta = {"key": key, "task": name, "family": "mlp", "replica": replica,
+                                "steps": TOTAL_STEPS, "optimizer_families": [family]}
+                        entry, _ = write_shard(store.root, key, curves_to_table(curves, replica, key, __version__,
+                                                                                meta))
+                        store.record_shard(key, entry)
+                seconds["store"] += time.perf_counter() - start
+    return {"seconds": seconds,
+            "bytes": {"npz": _du(npz_dir), "npz_compressed": _du(npzc_dir), "store": _du(store_dir)},
+            "files": {"npz": len(list(npz_dir.iterdir())), "store": len(list((store_dir / "shards").iterdir()))}}
+
+
+def _curve(task, config, optimizer, replica, xs, ys) -> SyntheticCurve:
+    bad = ~np.isfinite(ys).all(axis=1)
+    diverged = int(xs[np.argmax(bad)]) if bad.any() else None
+    return SyntheticCurve(task=task, task_config=config, optimizer=optimizer, replica_seed=replica, steps=xs,
+                          train=ys[:, 0], valid_inner=ys[:, 1], valid_outer=ys[:, 2], test=ys[:, 3],
+                          status="diverged" if diverged is not None else "ok", diverged_step=diverged,
+                          seconds_per_step=0.01)
+
+
+def _du(path: pathlib.Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+# --- the query, run in a fresh subprocess per layout ------------------------------
+
+def query_store(root: pathlib.Path) -> dict[str, float]:
+    import curves
+
+    df = curves.read(root, columns=["task", "optimizer", "status", "final_valid_inner"])
+    matrix = curves.to_matrix(df, metric="valid_inner", reduction="final")
+    with np.errstate(all="ignore"):
+        best = np.nanmin(np.where(np.isnan(matrix.values), np.inf, matrix.values), axis=1)
+    return dict(zip(matrix.tasks, best.tolist()))
+
+
+def query_npz(root: pathlib.Path) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for path in sorted(root.glob("*.npz")):
+        task = path.name.split("__")[0]
+        with np.load(path) as data:
+            final = data["ys"][:, :, -1, 1].mean(axis=1)  # NaN if any replica diverged
+        value = float(np.min(np.where(np.isnan(final), np.inf, final)))
+        best[task] = min(best.get(task, math.inf), value)
+    return best
+
+
+def _rss_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak since the last reset) of this process, in MB.
+
+    Not `ru_maxrss`: that keeps the parent's peak across fork and exec.
+    """
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def run_query(layout: str, root: str, repeats: int) -> None:
+    """Subprocess entry: prints {"seconds", "rss_delta_mb", "rss_peak_mb", "answer"} as JSON."""
+    fn = query_store if layout == "store" else query_npz
+    if layout == "store":
+        import curves  # noqa: F401 - import cost is not part of the query
+        import pandas  # noqa: F401
+        import pyarrow.compute  # noqa: F401
+        import pyarrow.dataset  # noqa: F401
+    base = _rss_mb("VmRSS")
+    pathlib.Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    times, answer = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        answer = fn(pathlib.Path(root))
+        times.append(time.perf_counter() - start)
+    peak = _rss_mb("VmHWM")
+    print(json.dumps({"seconds": min(times), "rss_delta_mb": peak - base, "rss_peak_mb": peak, "answer": answer}))
+
+
+def measure(layout: str, root: pathlib.Path, repeats: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--_query", layout, str(root), "--repeats", str(repeats)],
+                         check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="curve_store", description=__doc__.split("\n")[0])
+    parser.add_argument("--curves", type=int, default=1_000_000, help="curves to write (default 1,000,000)")
+    parser.add_argument("--quick", action="store_true", help="20,000 curves: a smoke test")
+    parser.add_argument("--configs", type=int, default=1000, help="configs per (task, family) file (TaskSet: 1000)")
+    parser.add_argument("--replicas", type=int, default=5, help="replicas per config (TaskSet: 5)")
+    parser.add_argument("--population", type=int, default=1000, help="configs per job, i.e. rows per shard")
+    parser.add_argument("--repeats", type=int, default=3, help="query repetitions (the best is reported)")
+    parser.add_argument("--dir", help="scratch directory (default: a temporary one, deleted afterwards)")
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument("--_query", nargs=2, metavar=("LAYOUT", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args._query:
+        run_query(args._query[0], args._query[1], args.repeats)
+        return 0
+    total = 20_000 if args.quick else args.curves
+    if args.quick:
+        args.configs = min(args.configs, 200)
+    per_task = len(FAMILIES) * args.configs * args.replicas
+    tasks = max(1, total // per_task)
+    scratch = pathlib.Path(args.dir) if args.dir else pathlib.Path(tempfile.mkdtemp(prefix="curve_store_bench_"))
+    try:
+        built = build(scratch / "data", tasks, args.configs, args.replicas, min(args.population, args.configs))
+        results = {layout: measure(layout, scratch / "data" / layout, args.repeats) for layout in ("npz", "store")}
+    finally:
+        if not args.dir:
+            shutil.rmtree(scratch, ignore_errors=True)
+    npz_answer, store_answer = results["npz"].pop("answer"), results["store"].pop("answer")
+    assert npz_answer.keys() == store_answer.keys() and all(
+        math.isclose(npz_answer[t], store_answer[t], rel_tol=1e-6) for t in npz_answer), "the layouts disagree"
+    curves_n = tasks * per_task
+    report = {
+        "curves": curves_n, "points": EVALS, "tasks": tasks, "families": list(FAMILIES), "configs": args.configs,
+        "replicas": args.replicas, "rows_per_shard": min(args.population, args.configs), "files": built["files"],
+        "bytes_per_curve": {k: v / curves_n for k, v in built["bytes"].items()},
+        "write_seconds": built["seconds"], "query": results,
+        "ratios": {
+            "size_store_over_npz": built["bytes"]["store"] / built["bytes"]["npz"],
+            "size_store_over_npz_compressed": built["bytes"]["store"] / built["bytes"]["npz_compressed"],
+            "query_speedup": results["npz"]["seconds"] / results["store"]["seconds"],
+            "query_memory_npz_over_store": results["npz"]["rss_delta_mb"] / max(results["store"]["rss_delta_mb"],
+                                                                                1e-9),
+        },
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    b = report["bytes_per_curve"]
+    print(f"{curves_n:,} curves x {EVALS} points ({tasks} tasks x {len(FAMILIES)} families x {args.configs} configs "
+          f"x {args.replicas} replicas); {built['files']['npz']} npz files, {built['files']['store']} shards of "
+          f"{report['rows_per_shard']} rows")
+    print(f"size per curve: store {b['store']:.0f} B, npz {b['npz']:.0f} B, npz compressed {b['npz_compressed']:.0f} B"
+          f"  -> store/npz {report['ratios']['size_store_over_npz']:.3f}, store/npz_compressed "
+          f"{report['ratios']['size_store_over_npz_compressed']:.3f}")
+    for layout in ("store", "npz"):
+        q = results[layout]
+        print(f"best final valid_inner per task via {layout:5s}: {q['seconds'] * 1e3:8.1f} ms, query memory "
+              f"{q['rss_delta_mb']:7.1f} MB (peak RSS {q['rss_peak_mb']:.0f} MB)")
+    print(f"query speed-up store vs npz: {report['ratios']['query_speedup']:.1f}x; query memory npz/store: "
+          f"{report['ratios']['query_memory_npz_over_store']:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
