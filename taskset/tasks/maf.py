@@ -29,7 +29,15 @@ class MafTask(flows.FlowTask):
 
     @functools.cached_property
     def masks(self):
+        """MADE masks as NumPy arrays, one per conditioner layer."""
         return flows.made_masks(self.num_dims, self.config.hidden_sizes)
+
+    @functools.cached_property
+    def mask_tensors(self):
+        # Eager tensors (made outside any trace) are captured by reference, so a compiled loss does
+        # not embed one copy of every mask per bijector.
+        with tf.init_scope():
+            return [tf.constant(mask) for mask in self.masks]
 
     def init(self, seed: int):
         # Masked-out weights are never used; zero them so the stored parameters are the effective ones.
@@ -41,7 +49,7 @@ class MafTask(flows.FlowTask):
 
     def bijector_forward(self, layers, y):
         act = nn.ACTIVATIONS[self.config.activation]
-        masked = [(w * tf.constant(mask), b) for (w, b), mask in zip(layers, self.masks)]
+        masked = [(w * mask, b) for (w, b), mask in zip(layers, self.mask_tensors)]
         return flows.autoregressive_forward(y, lambda x: flows.split_shift_and_log_scale(flows.mlp(x, masked, act)))
 
 
