@@ -152,7 +152,10 @@ def split_tensors(dataset: str, split: str) -> dict[str, Any]:
     key = (dataset, split)
     if key not in _TENSORS:
         arrays = DATASETS.get(dataset).splits()[split]
-        _TENSORS[key] = {name: tf.constant(value) for name, value in arrays.items()}
+        # init_scope: eager even when first called while tracing, so the cache never
+        # holds a graph tensor that dies with the trace.
+        with tf.init_scope():
+            _TENSORS[key] = {name: tf.constant(value) for name, value in arrays.items()}
     return _TENSORS[key]
 
 

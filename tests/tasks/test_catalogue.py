@@ -63,3 +63,14 @@ def test_custom_name_is_stable():
     config = get_task("mlp_seed12").config_dict
     assert task_from_config(config).name == task_from_config(dict(config)).name
     assert catalogue.task_from_config(config).name.startswith("mlp_custom_")
+
+
+def test_split_tensors_first_built_inside_a_trace_stay_usable():
+    import tensorflow as tf
+
+    from taskset.tasks import base
+
+    base._TENSORS.pop(("digits", "valid_outer"), None)
+    traced = tf.function(lambda: base.split_tensors("digits", "valid_outer")["label"][:3])()
+    eager = base.split_tensors("digits", "valid_outer")["label"][:3]
+    assert traced.numpy().tolist() == eager.numpy().tolist()
