@@ -8,10 +8,13 @@ the first entry), entry i+1 is
 
 so the first entry is the config with the best mean score, and every later one
 is the config that most improves the mean best-of-the-list score. Ties (equal
-objectives, compared exactly) go to the lowest column index: columns are sorted
-by config name, so the choice is deterministic and names the same config on
-every machine. A config is never chosen twice; once no config improves the
-objective, the remaining entries are those that tie, i.e. the lowest-named.
+objectives, compared exactly) go to the config with the lower mean score of its
+own, then to the lowest column index: columns are sorted by config name, so the
+choice is deterministic and names the same config on every machine. A config is
+never chosen twice. Once no config improves the objective (every training task
+already has its best), every candidate ties, and the remaining entries are the
+best configs on average in order: a sensible fallback rather than whichever
+config happens to sort first.
 """
 
 from __future__ import annotations
@@ -51,11 +54,13 @@ def greedy_order(scores: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]
     chosen = np.zeros(num_configs, dtype=bool)
     columns = np.empty(size, dtype=np.int64)
     objective = np.empty(size)
+    own_totals = scores.sum(axis=0)
     for i in range(size):
         # Sums, not means: the same argmin, one division fewer per candidate.
         totals = np.minimum(scores, best[:, None]).sum(axis=0)
         totals[chosen] = np.inf
-        column = int(np.argmin(totals))  # First minimum: the lowest-named config wins ties.
+        ties = np.flatnonzero(totals == totals.min())
+        column = int(ties[np.argmin(own_totals[ties])])  # First minimum: the lowest-named config.
         columns[i], chosen[column] = column, True
         best = np.minimum(best, scores[:, column])
         objective[i] = totals[column] / num_tasks

@@ -91,7 +91,15 @@ def _draw(ax, methods: dict[str, Sequence[float]], title: str) -> None:
         if method in methods:
             values = methods[method]
             ax.plot(range(1, len(values) + 1), values, STYLES[method], label=LABELS[method], marker=".")
-    ax.set_xscale("log")
+    trials = max((len(v) for v in methods.values()), default=1)
+    if trials > 20:  # Long lists: a log axis shows the first trials, where lists differ most.
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("trials k")
     ax.set_ylabel("mean best normalised score")
     ax.set_title(title, fontsize=10)

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "taskset.cli.tasks",
     "taskset.cli.optimizers",
     "taskset.cli.curves",
+    "taskset.cli.lists",
 )
 
 

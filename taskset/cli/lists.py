@@ -1,0 +1,150 @@
+"""`lists fit|evaluate|show`: learned hyperparameter lists from curve datasets.
+
+None of these import TensorFlow. `--curves` takes a curve directory or the
+name of a registered curve dataset (see `taskset-bench curves list`).
+`--json` output (stable keys):
+  fit:       the list artifact (see `hparam_lists.artifact`)
+  evaluate:  the evaluation results (see `hparam_lists.evaluate`; also written to
+             DIR/results.json, with DIR/report.md and its plots)
+  show:      the list artifact
+Exit status: 0 success; 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from taskset.cli.output import print_json, print_table
+
+# The columns the list code reads; skipping the others keeps reading cheap.
+_COLUMNS = ("task", "family", "optimizer_family", "optimizer", "hparams", "replica", "status")
+SPLITS = ("train", "valid_inner", "valid_outer", "test")
+AGGREGATIONS = ("final", "mean")
+
+
+def add_commands(sub) -> None:
+    lists = sub.add_parser("lists", help="fit, evaluate and show learned hyperparameter lists")
+    lsub = lists.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = lsub.add_parser("fit", help="fit a greedy ordered list of one optimizer family's configs")
+    p.add_argument("--curves", required=True, metavar="NAME|DIR", help="curve directory or registered dataset name")
+    p.add_argument("--family", required=True, help="optimizer family of the entries, e.g. nadamw")
+    p.add_argument("--size", type=int, default=50, help="number of entries (default 50)")
+    p.add_argument("--out", required=True, help="the list file to write (JSON)")
+    p.add_argument("--split", choices=SPLITS, default="valid_inner", help="loss split to fit on (default valid_inner)")
+    p.add_argument("--aggregation", choices=AGGREGATIONS, default="final",
+                   help="score a curve by its final point or its mean (default final)")
+    p.add_argument("--tasks", metavar="T1,T2,...", help="fit on these tasks only (default: all in the curves)")
+    p.add_argument("--json", action="store_true", help="print the list as JSON only")
+    p.set_defaults(func=cmd_fit)
+
+    p = lsub.add_parser("evaluate", help="held-out evaluation against random search, BO and defaults")
+    p.add_argument("list", help="list file, or the name of a shipped list")
+    p.add_argument("--curves", required=True, metavar="NAME|DIR", help="curve directory or registered dataset name")
+    p.add_argument("--report", required=True, metavar="DIR", help="directory for report.md, plots and results.json")
+    p.add_argument("--folds", type=int, default=5, help="k-fold task splits (default 5)")
+    p.add_argument("--trials", type=int, default=None,
+                   help="largest number of trials scored (default: the list's length, at most 20)")
+    p.add_argument("--bo-seeds", type=int, default=2, help="Bayesian optimisation runs per task; 0 skips BO "
+                                                           "(default 2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the k-fold split (default 0)")
+    p.add_argument("--report-split", choices=SPLITS, default="test", help="split scores are reported on "
+                                                                          "(default test)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON only, no progress bar")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = lsub.add_parser("show", help="show a list's entries and how it was fitted")
+    p.add_argument("list", help="list file, or the name of a shipped list")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    p.set_defaults(func=cmd_show)
+
+
+def _read_curves(name_or_dir: str, split_columns: tuple[str, ...]):
+    """(DataFrame, manifest sha256) of a curve dataset, reading only the needed columns."""
+    from curves import read
+    from curves.reader import resolve
+    from hparam_lists import manifest_sha256
+
+    root = resolve(name_or_dir)
+    frame = read(root, columns=list(_COLUMNS) + sorted(set(split_columns)))
+    return frame, manifest_sha256(root)
+
+
+def _non_negative(value: int, flag: str) -> int:
+    from taskset.errors import ConfigError
+
+    if value < 0:
+        raise ConfigError(f"{flag} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def cmd_fit(args) -> int:
+    from hparam_lists import fit, save_list
+
+    frame, sha = _read_curves(args.curves, (args.split,))
+    tasks = [t for t in args.tasks.split(",") if t] if args.tasks else None
+    fitted = fit(frame, args.family, args.size, args.split, args.aggregation, tasks, dataset=args.curves,
+                 manifest_sha256=sha)
+    save_list(fitted, args.out)
+    if args.json:
+        print_json(fitted.to_json())
+        return 0
+    sys.stdout.write(f"wrote {args.out}: {len(fitted)} {args.family} entries fitted on {len(fitted.fit.train_tasks)} "
+                     f"tasks from a pool of {fitted.fit.pool_size} ({args.split}, {args.aggregation})\n")
+    _print_entries(fitted, limit=10)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from hparam_lists import evaluate, load_list
+    from hparam_lists.report import table_trials, write_report
+
+    hparam_list = load_list(args.list)
+    seeds = range(_non_negative(args.bo_seeds, "--bo-seeds"))
+    frame, sha = _read_curves(args.curves, (hparam_list.fit.split, args.report_split))
+    result = evaluate(frame, hparam_list, trials=args.trials, folds=args.folds, bo_seeds=tuple(seeds),
+                      seed=args.seed, report_split=args.report_split,
+                      progress=not args.json and sys.stderr.isatty(), dataset=args.curves, manifest_sha256=sha)
+    report = write_report(result, args.report)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    trials = result.settings.trials
+    shown = table_trials(trials)
+    for name, protocol in result.protocols.items():
+        sys.stdout.write(f"{name} (mean best {result.settings.report_split} score; lower is better):\n")
+        rows = [(method, *(f"{values[k - 1]:.4f}" for k in shown)) for method, values in protocol.methods.items()]
+        rows.append(("speed-up vs random", *(f"{protocol.speedup[k - 1]:.2f}x" for k in shown)))
+        print_table(rows, ("method", *(f"k={k}" for k in shown)))
+        sys.stdout.write("\n")
+    for name, reason in result.skipped.items():
+        sys.stdout.write(f"{name}: skipped ({reason})\n")
+    sys.stdout.write(f"report: {report}\n")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from hparam_lists import load_list
+
+    hparam_list = load_list(args.list)
+    if args.json:
+        print_json(hparam_list.to_json())
+        return 0
+    fit = hparam_list.fit
+    sys.stdout.write(f"family: {fit.family}\nentries: {len(hparam_list)}\n"
+                     f"fitted on: {len(fit.train_tasks)} tasks of {hparam_list.dataset or '(unknown)'} "
+                     f"(manifest sha256 {hparam_list.manifest_sha256 or 'none'}), pool of {fit.pool_size}, "
+                     f"split {fit.split}, aggregation {fit.aggregation}\n"
+                     f"package version: {hparam_list.package_version}\n")
+    _print_entries(hparam_list)
+    return 0
+
+
+def _print_entries(hparam_list, limit: int | None = None) -> None:
+    entries = hparam_list.entries[:limit]
+    names = [d for d in entries[0].hparams]
+    rows = [(i, e.optimizer, "" if e.train_score is None else f"{e.train_score:.4f}",
+             *(f"{e.hparams[n]:.4g}" for n in names)) for i, e in enumerate(entries)]
+    print_table(rows, ("index", "source config", "train score", *names))
+    if limit is not None and len(hparam_list) > limit:
+        sys.stdout.write(f"... {len(hparam_list) - limit} more (`taskset-bench lists show`)\n")
