@@ -12,6 +12,7 @@ from taskset.tasks.catalogue import (FAMILIES, FIXED, TaskEntry, get_task, list_
 
 FAMILY_MODULES = (
     "taskset.tasks.mlp",
+    "taskset.tasks.sequence",
     "taskset.tasks.conv_pooling",
     "taskset.tasks.conv_fc",
     "taskset.tasks.quadratic",
