@@ -277,7 +277,8 @@ def evaluate(curves, hparam_list: HparamList, trials: int | None = None, folds: 
     Args:
       curves: one row per curve, as returned by `curves.read`.
       hparam_list: the list (and recipe) to evaluate.
-      trials: the largest k (default: the list's length, at most 20).
+      trials: the largest k (default: the list's length, at most 20 and at most
+        the number of the family's configs in `curves`).
       folds, bo_seeds, seed, progress, dataset, manifest_sha256: see `evaluate_matrices`.
       report_split: the split scores are reported on.
 
@@ -286,9 +287,10 @@ def evaluate(curves, hparam_list: HparamList, trials: int | None = None, folds: 
     """
     check_split(report_split)
     recipe = hparam_list.fit
-    trials = min(len(hparam_list), 20) if trials is None else trials
     fit = score_matrix(curves, recipe.split, recipe.aggregation)
     report = score_matrix(curves, report_split, recipe.aggregation)
+    if trials is None:
+        trials = min(len(hparam_list), 20, len(fit.family_columns(recipe.family)))
     return evaluate_matrices(fit, report, recipe.family, trials, folds, bo_seeds, seed, hparam_list, progress,
                              dataset, manifest_sha256)
 

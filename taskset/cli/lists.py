@@ -44,7 +44,8 @@ def add_commands(sub) -> None:
     p.add_argument("--report", required=True, metavar="DIR", help="directory for report.md, plots and results.json")
     p.add_argument("--folds", type=int, default=5, help="k-fold task splits (default 5)")
     p.add_argument("--trials", type=int, default=None,
-                   help="largest number of trials scored (default: the list's length, at most 20)")
+                   help="largest number of trials scored (default: the list's length, at most 20 "
+                        "and at most the family's configs in the curves)")
     p.add_argument("--bo-seeds", type=int, default=2, help="Bayesian optimisation runs per task; 0 skips BO "
                                                            "(default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the k-fold split (default 0)")

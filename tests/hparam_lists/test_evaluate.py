@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -115,6 +116,9 @@ def test_evaluate_on_curves_scores_the_given_list_as_is():
     as_given = result.protocols["as_given"]
     assert as_given.methods["list"] == (0.0, 0.0) and as_given.in_sample_tasks == 1
     assert result.protocols["kfold"].methods["list"][0] == 0.0
+
+    longer = HparamList(given.entries * 4, dataclasses.replace(given.fit, size=8))
+    assert evaluate(curves, longer, folds=2, bo_seeds=()).settings.trials == 5  # The pool holds 5 configs.
 
     unknown = HparamList((ListEntry("adam1p", "adam1p_seed999", {"lr": 1e-2}),), FitSettings(
         "adam1p", 1, "valid_inner", "final", (), 5))
