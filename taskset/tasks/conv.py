@@ -100,10 +100,11 @@ class ConvStackConfig:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size!r}")
         shape = DATASETS.get(self.dataset).info.feature_shape
-        if fit_paddings(shape[:2], self.strides, self.paddings) != self.paddings:
-            raise ValueError(f"paddings {self.paddings!r} shrink {self.dataset!r} images {shape[:2]!r} below the "
-                             f"{KERNEL_SIZE}x{KERNEL_SIZE} kernel; use SAME for those layers, e.g. "
-                             f"{fit_paddings(shape[:2], self.strides, self.paddings)!r}")
+        fitted = fit_paddings(shape[:2], self.strides, self.paddings)
+        if fitted != self.paddings:
+            raise ValueError(f"paddings {list(self.paddings)!r} shrink {self.dataset!r} images of "
+                             f"{shape[0]}x{shape[1]} below the {KERNEL_SIZE}x{KERNEL_SIZE} kernel; use SAME "
+                             f"for those layers: {list(fitted)!r}")
 
 
 def sample_conv_stack(family: str, seed: int) -> dict[str, Any]:

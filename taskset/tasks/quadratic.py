@@ -11,8 +11,10 @@ its loss as ||A x||^2 with a sampled A; here the Hessian's spectrum is sampled
 directly, which makes the eigenvalue ranges below the ones the optimizer sees.
 
 Sampled (uniform choices unless stated):
-  dimension: log-int [2, 3000], no cap (the largest matrix is 3000^2 float32,
-    36 MB, built once per process in about a second).
+  dimension: log-int [2, 3000], no cap. The largest matrix is 3000^2 float32
+    (36 MB); it is built once per process and config (cached), the cost being one
+    NumPy QR of a d x d matrix for the spectral kinds (O(d^3): 12 s for d = 2775
+    on one busy CPU core here, a few seconds on an idle one) and one matvec per loss.
   matrix, with `matrix_params` (p0, p1) meaning, per kind:
     normal:   R = W / sqrt(d), W with i.i.d. N(p0, p1^2) entries, so H = W^T W / d;
               p0 ~ N(0, 1), p1 ~ U(0, 2) (TaskSet's ranges for its normal matrices).
