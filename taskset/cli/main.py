@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "taskset.cli.optimizers",
     "taskset.cli.curves",
     "taskset.cli.lists",
+    "taskset.cli.eval",
 )
 
 

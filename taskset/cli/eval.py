@@ -1,0 +1,120 @@
+"""`eval resnet50|transformer`: a learned list against random search, an Adam lr grid and BO.
+
+    taskset-bench eval resnet50 --list nadamw-mini --trials 4 --steps 100 --preset tiny --report DIR
+
+trains every method's k trials on the problem (see `eval.protocol`), prints the
+best validation loss after each trial per method, and with `--report DIR`
+writes DIR/README.md, DIR/results.json and plots (see `eval.report`).
+`--json` prints (stable keys) problem, preset, task, list {name, family},
+settings, wall_seconds and summary {method: {best_valid_mean, best_valid_min,
+best_valid_max, runs, final, seconds}}, with no progress bar.
+Training runs in this process by default; `--workers N` uses N local
+processes, `--dask` a local Dask cluster, `--scheduler ADDR` an existing one.
+Exit status: 0 success; 2 bad input (one line on stderr); 1 a failed training run.
+
+Importing this module registers the `imagenette` and `imagenet2012` datasets
+(so `data list` and `data prepare` know them); it imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+from taskset.cli.output import print_json, print_table
+
+
+def add_commands(sub) -> None:
+    from eval.problems import PRESETS, PROBLEMS  # also registers eval's datasets
+
+    p = sub.add_parser("eval", help="evaluate a list against baselines on ResNet-50 or a transformer LM")
+    p.add_argument("problem", choices=PROBLEMS.list(), help="the problem to train")
+    p.add_argument("--list", required=True, metavar="NAME|FILE", help="list file, or the name of a shipped list")
+    p.add_argument("--trials", type=int, required=True, metavar="K", help="training runs per method run")
+    p.add_argument("--steps", type=int, required=True, metavar="N", help="training steps per run")
+    p.add_argument("--preset", choices=PRESETS, default="tiny", help="problem size (default tiny)")
+    p.add_argument("--dataset", help="train the preset on this dataset instead of its own")
+    p.add_argument("--eval-every", type=int, metavar="N", help="steps between evaluations (default steps/10)")
+    p.add_argument("--eval-batches", type=int, default=5, metavar="N", help="batches per evaluation (default 5)")
+    p.add_argument("--random-repeats", type=int, default=3, metavar="R",
+                   help="independent random-search runs (default 3)")
+    p.add_argument("--bo-seeds", type=int, default=1, metavar="S", help="independent BO runs (default 1)")
+    p.add_argument("--replica", type=int, default=0, help="replica seed: initialisation and data order (default 0)")
+    p.add_argument("--population", type=int, metavar="P",
+                   help="most configs trained together in one run (default: all of a method's k)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="local worker processes, or Dask LocalCluster workers (default 0: this process)")
+    p.add_argument("--dask", action="store_true", help="run on a Dask LocalCluster on 127.0.0.1")
+    p.add_argument("--scheduler", metavar="ADDR", help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--report", metavar="DIR", help="write README.md, results.json and plots to DIR")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON only, no progress bar")
+    p.set_defaults(func=cmd_eval)
+
+
+def command_line(args) -> str:
+    """The command that reproduces `args`, with every setting spelled out."""
+    parts = ["taskset-bench", "eval", args.problem, "--list", args.list, "--trials", str(args.trials),
+             "--steps", str(args.steps), "--preset", args.preset]
+    if args.dataset:
+        parts += ["--dataset", args.dataset]
+    parts += ["--eval-every", str(_eval_every(args)), "--eval-batches", str(args.eval_batches),
+              "--random-repeats", str(args.random_repeats), "--bo-seeds", str(args.bo_seeds),
+              "--replica", str(args.replica)]
+    if args.population:
+        parts += ["--population", str(args.population)]
+    if args.report:
+        parts += ["--report", args.report]
+    return shlex.join(parts)
+
+
+def _eval_every(args) -> int:
+    return args.eval_every if args.eval_every is not None else max(1, args.steps // 10)
+
+
+def _executor(args):
+    from curves.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
+    from taskset.errors import ConfigError
+
+    if args.workers < 0:
+        raise ConfigError(f"--workers must be >= 0, got {args.workers!r}")
+    if args.scheduler and args.dask:
+        raise ConfigError("pass either --dask (a local cluster) or --scheduler ADDR, not both")
+    if args.scheduler:
+        return DaskExecutor(scheduler=args.scheduler)
+    if args.dask:
+        return DaskExecutor(workers=args.workers or None)
+    if args.workers == 0:
+        return InProcessExecutor()
+    return ProcessExecutor(workers=args.workers)
+
+
+def cmd_eval(args) -> int:
+    from eval.problems import PROBLEMS
+    from eval.protocol import ProtocolSettings, run_protocol
+    from eval.report import summary_json, write_report
+    from hparam_lists import load_list
+
+    hparam_list = load_list(args.list)
+    task = PROBLEMS.get(args.problem).task(args.preset, args.dataset)
+    settings = ProtocolSettings(trials=args.trials, steps=args.steps, eval_every=_eval_every(args),
+                                eval_batches=args.eval_batches, random_repeats=args.random_repeats,
+                                bo_seeds=args.bo_seeds, replica=args.replica, max_population=args.population)
+    settings.validate()
+    with _executor(args) as executor:
+        result = run_protocol(task, hparam_list, settings, list_name=args.list, problem=args.problem,
+                              preset=args.preset, executor=executor,
+                              progress=not args.json and sys.stderr.isatty())
+    if args.report:
+        write_report(result, args.report, command_line(args))
+    if args.json:
+        print_json(summary_json(result))
+        return 0
+    summary = result.summary()
+    sys.stdout.write(f"{result.task}: best valid_inner loss after j trials (mean over runs), "
+                     f"{result.wall_seconds:.0f} s\n")
+    print_table([(method, s["runs"], *[f"{v:.4f}" for v in s["best_valid_mean"]], f"{s['seconds']:.0f}")
+                 for method, s in summary.items()],
+                ("method", "runs", *[f"j={j}" for j in range(1, settings.trials + 1)], "train_s"))
+    if args.report:
+        sys.stdout.write(f"report: {args.report}/README.md\n")
+    return 0
