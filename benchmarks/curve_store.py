@@ -1,28 +1,32 @@
 """Curve store vs TaskSet's released npz layout: size on disk, and a typical query's time and memory.
 
-Writes the same synthetic curves twice:
+Writes the same synthetic curves three ways:
   - npz, as TaskSet released them: one file per (task, optimizer family) with
     `optimizers` [C] config names, `xs` [T] steps, `ys` [C, R, T, 4] float32
     losses (train, valid_inner, valid_outer, test), NaN after divergence;
     written with `np.savez` (and, for reference, `np.savez_compressed`);
-  - our store, through the real code path (`curves_to_table` + `write_shard`
-    + `Store`), one shard per job of `--population` configs x one replica.
+  - our job shards, through the real code path (`curves_to_table` +
+    `write_shard` + `Store`): one shard per job of `--population` configs x
+    one replica, as `curves generate` leaves them;
+  - the same after `curves compact`: one pack per task.
 
 Then answers "best final validation loss per task" (per task: the lowest,
 over configs, of the mean over replicas of the final valid_inner; a config
-with a diverged replica does not count) both ways, each in a fresh
-subprocess: through `curves.read` (columns task, optimizer, status,
-final_valid_inner) + `curves.to_matrix`, and by loading every npz file's
-`ys`. It checks the two answers agree and reports time (best of 3) and
-memory (peak RSS minus the RSS after imports, i.e. what the query itself
-needs; the absolute peak RSS is shown too). Both read from the page cache:
-the files were just written.
+with a diverged replica does not count) each way, in a fresh subprocess per
+layout: through `curves.iter_tasks(columns=["optimizer",
+"final_valid_inner"], arrow=True)` with an Arrow group-by per task, and by
+loading every npz file's `ys`. The answers must agree. Reported: time (best
+of --repeats), and memory as the peak the query holds at once (tracemalloc
+for Python and NumPy plus the Arrow pool's high-water mark; not RSS, which
+also counts library code paged in and memory the allocator keeps), with the
+process's peak RSS for reference. Both read from the page cache: the files
+were just written, so the npz side is not slowed by disk reads.
 
-The curves are smooth exponential decays with 2% multiplicative noise
-per point and replica (incompressible float32 mantissas, as in real
-curves) and 5% of configs diverging to NaN part-way.
+The curves are smooth exponential decays with 2% multiplicative noise per
+point and replica (incompressible float32 mantissas, as in real curves) and
+5% of configs diverging to NaN part-way.
 
-  python benchmarks/curve_store.py            # 1,000,000 curves x 51 points (~4 GB of scratch, minutes)
+  python benchmarks/curve_store.py            # 1,000,000 curves x 51 points (~3 GB of scratch, minutes)
   python benchmarks/curve_store.py --quick    # 20,000 curves, a smoke test
 """
 
@@ -97,7 +101,7 @@ def build(root: pathlib.Path, tasks: int, configs: int, replicas: int, populatio
     pools = {f: [get_family(f).sample(s) for s in range(configs)] for f in FAMILIES}
     task_names = [f"mlp_seed{i}" for i in range(tasks)]
     rng = np.random.default_rng(0)
-    seconds = {"npz": 0.0, "npz_compressed": 0.0, "store": 0.0}
+    seconds = {"npz": 0.0, "npz_compressed": 0.0, "shards": 0.0}
     with Store.open(store_dir, save_every_s=30.0) as store:
         for name in task_names:
             task = get_task(name)
@@ -123,10 +127,10 @@ def build(root: pathlib.Path, tasks: int, configs: int, replicas: int, populatio
                         entry, _ = write_shard(store.root, key, curves_to_table(curves, replica, key, __version__,
                                                                                 meta))
                         store.record_shard(key, entry)
-                seconds["store"] += time.perf_counter() - start
-    return {"seconds": seconds,
-            "bytes": {"npz": _du(npz_dir), "npz_compressed": _du(npzc_dir), "store": _du(store_dir)},
-            "files": {"npz": len(list(npz_dir.iterdir())), "store": len(list((store_dir / "shards").iterdir()))}}
+                seconds["shards"] += time.perf_counter() - start
+    sizes = {"npz": _du(npz_dir), "npz_compressed": _du(npzc_dir), "shards": _du(store_dir)}
+    files = {"npz": len(list(npz_dir.iterdir())), "shards": len(list((store_dir / "shards").iterdir()))}
+    return {"seconds": seconds, "bytes": sizes, "files": files}
 
 
 def _curve(task, config, optimizer, replica, xs, ys) -> SyntheticCurve:
@@ -145,13 +149,18 @@ def _du(path: pathlib.Path) -> int:
 # --- the query, run in a fresh subprocess per layout ------------------------------
 
 def query_store(root: pathlib.Path) -> dict[str, float]:
+    import pyarrow.compute as pc
+
     import curves
 
-    df = curves.read(root, columns=["task", "optimizer", "status", "final_valid_inner"])
-    matrix = curves.to_matrix(df, metric="valid_inner", reduction="final")
-    with np.errstate(all="ignore"):
-        best = np.nanmin(np.where(np.isnan(matrix.values), np.inf, matrix.values), axis=1)
-    return dict(zip(matrix.tasks, best.tolist()))
+    best = {}
+    for task, table in curves.iter_tasks(root, columns=["optimizer", "final_valid_inner"], arrow=True):
+        # final_valid_inner is NaN for a diverged curve, so a config's mean is NaN
+        # if any replica diverged; Arrow's min skips NaN.
+        per_config = table.group_by("optimizer").aggregate([("final_valid_inner", "mean")])
+        value = pc.min(per_config.column("final_valid_inner_mean")).as_py()
+        best[task] = math.inf if value is None or math.isnan(value) else value
+    return best
 
 
 def query_npz(root: pathlib.Path) -> dict[str, float]:
@@ -166,7 +175,7 @@ def query_npz(root: pathlib.Path) -> dict[str, float]:
 
 
 def _rss_mb(field: str) -> float:
-    """VmRSS (now) or VmHWM (peak since the last reset) of this process, in MB.
+    """VmRSS (now) or VmHWM (peak) of this process, in MB.
 
     Not `ru_maxrss`: that keeps the parent's peak across fork and exec.
     """
@@ -177,22 +186,39 @@ def _rss_mb(field: str) -> float:
 
 
 def run_query(layout: str, root: str, repeats: int) -> None:
-    """Subprocess entry: prints {"seconds", "rss_delta_mb", "rss_peak_mb", "answer"} as JSON."""
-    fn = query_store if layout == "store" else query_npz
-    if layout == "store":
+    """Subprocess entry: prints {"seconds", "alloc_peak_mb", "rss_peak_mb", "answer"} as JSON.
+
+    seconds: best of `repeats` untraced runs. alloc_peak_mb: the most memory
+    the query holds at once, from one run under tracemalloc (Python objects
+    and NumPy arrays) plus the Arrow memory pool's high-water mark (Arrow
+    buffers, which tracemalloc does not see); unlike RSS it excludes library
+    code paged in and memory the allocator keeps for reuse. rss_peak_mb: the
+    process's peak resident memory, imports included, for reference.
+    """
+    import tracemalloc
+
+    fn = query_npz if layout == "npz" else query_store
+    pool = None
+    if layout != "npz":
         import curves  # noqa: F401 - import cost is not part of the query
-        import pandas  # noqa: F401
+        import pandas  # noqa: F401 - pyarrow imports it on first use
+        import pyarrow
         import pyarrow.compute  # noqa: F401
-        import pyarrow.dataset  # noqa: F401
-    base = _rss_mb("VmRSS")
-    pathlib.Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        import pyarrow.parquet  # noqa: F401
+
+        pool = pyarrow.default_memory_pool()
     times, answer = [], None
     for _ in range(repeats):
         start = time.perf_counter()
         answer = fn(pathlib.Path(root))
         times.append(time.perf_counter() - start)
-    peak = _rss_mb("VmHWM")
-    print(json.dumps({"seconds": min(times), "rss_delta_mb": peak - base, "rss_peak_mb": peak, "answer": answer}))
+    tracemalloc.start()
+    fn(pathlib.Path(root))
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    arrow = pool.max_memory() if pool is not None else 0
+    print(json.dumps({"seconds": min(times), "alloc_peak_mb": (traced + arrow) / 2**20,
+                      "rss_peak_mb": _rss_mb("VmHWM"), "answer": answer}))
 
 
 def measure(layout: str, root: pathlib.Path, repeats: int) -> dict:
@@ -222,45 +248,61 @@ def main(argv=None) -> int:
     per_task = len(FAMILIES) * args.configs * args.replicas
     tasks = max(1, total // per_task)
     scratch = pathlib.Path(args.dir) if args.dir else pathlib.Path(tempfile.mkdtemp(prefix="curve_store_bench_"))
+    data = scratch / "data"
     try:
-        built = build(scratch / "data", tasks, args.configs, args.replicas, min(args.population, args.configs))
-        results = {layout: measure(layout, scratch / "data" / layout, args.repeats) for layout in ("npz", "store")}
+        built = build(data, tasks, args.configs, args.replicas, min(args.population, args.configs))
+        results = {layout: measure(layout, data / ("npz" if layout == "npz" else "store"), args.repeats)
+                   for layout in ("npz", "shards")}
+        from curves import compact
+
+        start = time.perf_counter()
+        compact(data / "store")
+        built["seconds"]["compact"] = time.perf_counter() - start
+        built["bytes"]["packed"] = _du(data / "store")
+        built["files"]["packed"] = len(list((data / "store" / "shards").iterdir()))
+        results["packed"] = measure("packed", data / "store", args.repeats)
     finally:
         if not args.dir:
             shutil.rmtree(scratch, ignore_errors=True)
-    npz_answer, store_answer = results["npz"].pop("answer"), results["store"].pop("answer")
-    assert npz_answer.keys() == store_answer.keys() and all(
-        math.isclose(npz_answer[t], store_answer[t], rel_tol=1e-6) for t in npz_answer), "the layouts disagree"
+    answers = {layout: r.pop("answer") for layout, r in results.items()}
+    for layout in ("shards", "packed"):
+        assert answers[layout].keys() == answers["npz"].keys() and all(
+            math.isclose(answers["npz"][t], answers[layout][t], rel_tol=1e-6) for t in answers["npz"]), \
+            f"{layout} and npz disagree"
     curves_n = tasks * per_task
+    sizes, npz = built["bytes"], results["npz"]
     report = {
         "curves": curves_n, "points": EVALS, "tasks": tasks, "families": list(FAMILIES), "configs": args.configs,
-        "replicas": args.replicas, "rows_per_shard": min(args.population, args.configs), "files": built["files"],
-        "bytes_per_curve": {k: v / curves_n for k, v in built["bytes"].items()},
+        "replicas": args.replicas, "rows_per_job_shard": min(args.population, args.configs), "files": built["files"],
+        "bytes_per_curve": {k: v / curves_n for k, v in sizes.items()},
         "write_seconds": built["seconds"], "query": results,
-        "ratios": {
-            "size_store_over_npz": built["bytes"]["store"] / built["bytes"]["npz"],
-            "size_store_over_npz_compressed": built["bytes"]["store"] / built["bytes"]["npz_compressed"],
-            "query_speedup": results["npz"]["seconds"] / results["store"]["seconds"],
-            "query_memory_npz_over_store": results["npz"]["rss_delta_mb"] / max(results["store"]["rss_delta_mb"],
-                                                                                1e-9),
-        },
+        "ratios": {layout: {"size_over_npz": sizes[layout] / sizes["npz"],
+                            "size_over_npz_compressed": sizes[layout] / sizes["npz_compressed"],
+                            "query_speedup_vs_npz": npz["seconds"] / results[layout]["seconds"],
+                            "query_memory_npz_over_this": npz["alloc_peak_mb"] / max(results[layout]["alloc_peak_mb"],
+                                                                                    1e-9)}
+                   for layout in ("shards", "packed")},
     }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     b = report["bytes_per_curve"]
     print(f"{curves_n:,} curves x {EVALS} points ({tasks} tasks x {len(FAMILIES)} families x {args.configs} configs "
-          f"x {args.replicas} replicas); {built['files']['npz']} npz files, {built['files']['store']} shards of "
-          f"{report['rows_per_shard']} rows")
-    print(f"size per curve: store {b['store']:.0f} B, npz {b['npz']:.0f} B, npz compressed {b['npz_compressed']:.0f} B"
-          f"  -> store/npz {report['ratios']['size_store_over_npz']:.3f}, store/npz_compressed "
-          f"{report['ratios']['size_store_over_npz_compressed']:.3f}")
-    for layout in ("store", "npz"):
+          f"x {args.replicas} replicas)")
+    print(f"files: {built['files']['npz']} npz; {built['files']['shards']} job shards of "
+          f"{report['rows_per_job_shard']} rows; {built['files']['packed']} packs after `curves compact`")
+    print(f"bytes per curve: npz {b['npz']:.0f}, npz compressed {b['npz_compressed']:.0f}, "
+          f"job shards {b['shards']:.0f}, packed {b['packed']:.0f}")
+    print(f"query: best final valid_inner per task (best of {args.repeats}; memory = peak held by the query)")
+    for layout in ("npz", "shards", "packed"):
         q = results[layout]
-        print(f"best final valid_inner per task via {layout:5s}: {q['seconds'] * 1e3:8.1f} ms, query memory "
-              f"{q['rss_delta_mb']:7.1f} MB (peak RSS {q['rss_peak_mb']:.0f} MB)")
-    print(f"query speed-up store vs npz: {report['ratios']['query_speedup']:.1f}x; query memory npz/store: "
-          f"{report['ratios']['query_memory_npz_over_store']:.1f}x")
+        print(f"  {layout:7s} {q['seconds'] * 1e3:9.1f} ms  {q['alloc_peak_mb']:7.1f} MB  (peak RSS "
+              f"{q['rss_peak_mb']:.0f} MB)")
+    for layout in ("shards", "packed"):
+        r = report["ratios"][layout]
+        print(f"{layout}: size/npz {r['size_over_npz']:.3f}, size/npz_compressed {r['size_over_npz_compressed']:.3f}, "
+              f"query {r['query_speedup_vs_npz']:.1f}x faster than npz, npz needs "
+              f"{r['query_memory_npz_over_this']:.1f}x its query memory")
     return 0
 
 

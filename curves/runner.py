@@ -136,7 +136,7 @@ def generate(jobs: Sequence[Job], root: str | os.PathLike, executor: Executor | 
     with Store.open(root, save_every_s=save_every_s) as store:
         todo = []
         for job in jobs:
-            if store.has_shard(job.key):
+            if store.has_job(job.key):
                 summary.existing += 1
             elif store.has_failed(job.key) and not retry_failed:
                 summary.skipped_failed += 1

@@ -14,9 +14,10 @@ hyperparameter of the optimizer families in that shard):
   steps                    list<int64>: the training steps at which the splits were evaluated
   train, valid_inner,      list<float32>: mean loss over the evaluation batches of each
   valid_outer, test          split at each of `steps`
-  final_valid_inner        float32: the last value of `valid_inner`. A deliberate
-                             denormalisation: "best final validation loss" style queries
-                             read 4 bytes per curve instead of the whole list column.
+  final_valid_inner        float32: the last value of `valid_inner` of an "ok" curve, NaN
+                             for a diverged one. A deliberate denormalisation: "best final
+                             validation loss" queries read this 4-byte column alone instead
+                             of the list and status columns.
   status                   "ok" or "diverged"
   diverged_step            int64, the step the member diverged at; null when "ok"
   seconds_per_step         float32 wall-clock seconds per training step of the population
@@ -125,7 +126,8 @@ def curves_to_table(curves: Sequence[Any], replica: int, job_key: str, package_v
             "optimizer_family": curve.optimizer.family, "optimizer": curve.optimizer.name,
             "hparams": json.dumps({k: float(v) for k, v in hparams.items()}, sort_keys=True, separators=(",", ":")),
             "replica": replica, "seed": int(curve.replica_seed), "steps": steps,
-            "final_valid_inner": float(columns["valid_inner"][-1][-1]) if len(steps) else math.nan,
+            "final_valid_inner": float(columns["valid_inner"][-1][-1])
+            if len(steps) and curve.status == "ok" else math.nan,
             "status": curve.status,
             "diverged_step": None if curve.diverged_step is None else int(curve.diverged_step),
             "seconds_per_step": float(curve.seconds_per_step),
@@ -135,14 +137,19 @@ def curves_to_table(curves: Sequence[Any], replica: int, job_key: str, package_v
             columns[key].append(value)
         for name in names:
             columns[hp_column(name)].append(float(hparams[name]) if name in hparams else None)
-    schema = dataset_schema(names).with_metadata({
-        META_SCHEMA_VERSION: str(SCHEMA_VERSION).encode(),
-        META_JOB: json.dumps(job_meta, sort_keys=True).encode(),
-    })
+    schema = dataset_schema(names)
     arrays = [pa.array(columns[f.name], type=f.type if not pa.types.is_dictionary(f.type) else pa.string())
               for f in schema]
     arrays = [a.dictionary_encode() if pa.types.is_dictionary(f.type) else a for a, f in zip(arrays, schema)]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return with_job_meta(pa.Table.from_arrays(arrays, schema=schema), job_meta)
+
+
+def with_job_meta(table: pa.Table, job_meta: dict[str, Any]) -> pa.Table:
+    """`table` with the schema version and `job_meta` in its metadata, as every shard carries them."""
+    return table.replace_schema_metadata({
+        META_SCHEMA_VERSION: str(SCHEMA_VERSION).encode(),
+        META_JOB: json.dumps(job_meta, sort_keys=True).encode(),
+    })
 
 
 def check_schema(schema: pa.Schema, where: str) -> None:

@@ -1,8 +1,12 @@
 """A curve directory on disk: immutable Parquet shards, one per job, plus the manifest.
 
   DIR/manifest.json          index of the shards and the failed jobs (see `curves.manifest`)
-  DIR/shards/<key>.parquet   the curves of the job with that key
-  DIR/.generate.lock         held (flock) by the one `curves generate` driving DIR
+  DIR/shards/<key>.parquet   the curves of the job with that key, or a pack (below)
+  DIR/.generate.lock         held (flock) by the one process writing to DIR
+
+A pack is a shard holding many jobs' curves of one task (see `curves.compact`);
+its key hashes its members' keys and its metadata lists them, so a job is
+done when its own shard or a pack holding it exists.
 
 A shard is written to a temporary name in the same directory, fsynced, and
 then hard-linked to its final name, which fails if that name exists: a
@@ -73,7 +77,7 @@ def shard_entry(root: pathlib.Path, key: str) -> dict[str, Any]:
     if meta.get("key") != key:
         raise CorruptShardError(f"shard {str(path)!r} holds job {meta.get('key')!r}, not the job its name says; "
                                 "delete it and run `taskset-bench curves generate` again")
-    return {
+    entry = {
         "file": shard_relpath(key),
         "rows": parquet.metadata.num_rows,
         "bytes": path.stat().st_size,
@@ -82,9 +86,24 @@ def shard_entry(root: pathlib.Path, key: str) -> dict[str, Any]:
         "family": meta["family"],
         "optimizer_families": meta["optimizer_families"],
         "hparam_columns": sorted(n for n in schema.names if n.startswith(HP_PREFIX)),
-        "replica": meta["replica"],
-        "steps": meta["steps"],
     }
+    if "jobs" in meta:
+        entry["jobs"] = meta["jobs"]
+    else:
+        entry.update(replica=meta["replica"], steps=meta["steps"])
+    return entry
+
+
+def member_jobs(key: str, entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The jobs whose curves shard `key` holds: itself, or a pack's members.
+
+    Returns:
+      {job key: {"replica", "steps", "optimizer_families", ...}} as recorded by the job.
+    """
+    if "jobs" in entry:
+        return entry["jobs"]
+    return {key: {"replica": entry["replica"], "steps": entry["steps"],
+                  "optimizer_families": entry["optimizer_families"], "rows": entry["rows"]}}
 
 
 def write_shard(root: pathlib.Path, key: str, table: pa.Table) -> tuple[dict[str, Any], bool]:
@@ -161,6 +180,7 @@ class Store:
         self.save_every_s = save_every_s
         self._last_save = time.monotonic()
         self._dirty = False
+        self._owner = {job: key for key, entry in manifest.shards.items() for job in member_jobs(key, entry)}
 
     @classmethod
     @contextlib.contextmanager
@@ -195,9 +215,11 @@ class Store:
         """Makes the manifest agree with the shards on disk (which are the truth).
 
         Indexes shards a dead run wrote but did not record, drops entries whose
-        file is gone (their jobs will run again), forgets failures of jobs that
-        now have a shard, and deletes temporary files of interrupted writes.
-        Only the lock holder calls this, so no live writer owns those temp files.
+        file is gone (their jobs will run again), deletes shards whose every job
+        a pack on disk holds (left by a compaction that died before deleting
+        them), forgets failures of jobs that now have curves, and deletes
+        temporary files of interrupted writes. Only the lock holder calls this,
+        so no live writer owns those temp files.
         """
         report = SyncReport()
         for tmp in sorted((self.root / SHARD_DIR).glob(f".*{TEMP_SUFFIX}")):
@@ -210,23 +232,51 @@ class Store:
         for key in sorted(set(self.manifest.shards) - on_disk):
             del self.manifest.shards[key]
             report.dropped.append(key)
-        for key in sorted(set(self.manifest.failed) & set(self.manifest.shards)):
+        # Larger packs first: a shard all of whose jobs an earlier file holds is superseded.
+        owner: dict[str, str] = {}
+        by_size = sorted(self.manifest.shards, key=lambda k: (-len(member_jobs(k, self.manifest.shards[k])), k))
+        for key in by_size:
+            jobs = member_jobs(key, self.manifest.shards[key])
+            if all(job in owner for job in jobs):
+                (self.root / self.manifest.shards.pop(key)["file"]).unlink()
+                report.dropped.append(key)
+                continue
+            for job in jobs:
+                owner.setdefault(job, key)
+        self._owner = owner
+        for key in sorted(set(self.manifest.failed) & set(owner)):
             del self.manifest.failed[key]
         if report.indexed or report.dropped or report.removed_temps:
+            fsync_directory(self.root / SHARD_DIR)
             self.save(force=True)
         return report
 
     def has_shard(self, key: str) -> bool:
+        """True when a file named for `key` is indexed (a job's own shard or a pack)."""
         return key in self.manifest.shards
+
+    def has_job(self, key: str) -> bool:
+        """True when job `key`'s curves are stored, in its own shard or in a pack."""
+        return key in self._owner
 
     def has_failed(self, key: str) -> bool:
         return key in self.manifest.failed
 
     def record_shard(self, key: str, entry: dict[str, Any]) -> None:
         self.manifest.shards[key] = entry
-        self.manifest.failed.pop(key, None)
+        for job in member_jobs(key, entry):
+            self._owner[job] = key
+            self.manifest.failed.pop(job, None)
         self._dirty = True
         self.save()
+
+    def replace_shards(self, old: list[str], key: str, entry: dict[str, Any]) -> None:
+        """Records pack `key` (already on disk), then deletes the shards it replaces."""
+        self.record_shard(key, entry)
+        for stale in old:
+            if stale != key:
+                (self.root / self.manifest.shards.pop(stale)["file"]).unlink()
+        fsync_directory(self.root / SHARD_DIR)
 
     def record_failure(self, key: str, job: dict[str, Any], error: str, traceback: str) -> None:
         self.manifest.failed[key] = {**job, "error": error, "traceback": traceback}

@@ -20,7 +20,7 @@ from curves.errors import StoreError
 from curves.manifest import load_manifest
 from curves.reader import read_table, resolve
 from curves.schema import SCHEMA_VERSION, check_schema, job_meta
-from curves.store import SHARD_DIR, SHARD_SUFFIX, TEMP_SUFFIX, file_sha256
+from curves.store import SHARD_DIR, SHARD_SUFFIX, TEMP_SUFFIX, file_sha256, member_jobs
 
 IDENTITY = ("task", "optimizer", "replica")
 
@@ -71,6 +71,7 @@ def verify(path: str | os.PathLike) -> VerifyReport:
             report.problems.append(f"{SHARD_DIR}/{key}{SHARD_SUFFIX}: not in the manifest (its run died before "
                                    "indexing it); run `taskset-bench curves generate` again to index it")
     seen: dict[tuple, str] = {}
+    holder: dict[str, str] = {}
     duplicates: collections.Counter = collections.Counter()
     for key in sorted(on_disk):
         rel = f"{SHARD_DIR}/{key}{SHARD_SUFFIX}"
@@ -96,6 +97,15 @@ def verify(path: str | os.PathLike) -> VerifyReport:
             report.problems.append(f"{rel}: holds job {meta.get('key')!r}, not the job its name says")
         if entry is not None and entry["rows"] != table.num_rows:
             report.problems.append(f"{rel}: {table.num_rows} rows, the manifest says {entry['rows']}")
+        jobs = set(meta["jobs"]) if "jobs" in meta else {key}
+        strays = set(table.column("job_key").to_pylist()) - jobs
+        if strays:
+            report.problems.append(f"{rel}: rows of job(s) {sorted(strays)!r} that its metadata does not list")
+        for job in sorted(jobs):
+            if job in holder:
+                report.problems.append(f"job {job}: in both {holder[job]} and {rel} (a compaction was cut short; "
+                                       "the next `curves generate` or `curves compact` removes the older file)")
+            holder.setdefault(job, rel)
         report.shards += 1
         report.rows += table.num_rows
         for row in zip(*(table.column(c).to_pylist() for c in IDENTITY)):
@@ -135,6 +145,6 @@ def info(path: str | os.PathLike) -> dict[str, Any]:
         "families": counts("family"),
         "optimizer_families": counts("optimizer_family"),
         "status": counts("status"),
-        "steps": sorted({int(e["steps"]) for e in shards.values()}),
+        "steps": sorted({int(j["steps"]) for k, e in shards.items() for j in member_jobs(k, e).values()}),
         "failed_jobs": len(manifest.failed) if manifest is not None else 0,
     }

@@ -1,6 +1,6 @@
-"""`curves plan|generate|info|verify`: record learning curves at scale.
+"""`curves plan|generate|info|compact|verify`: record learning curves at scale.
 
-`plan`, `info` and `verify` never import TensorFlow; `generate` imports it in
+`plan`, `info`, `compact` and `verify` never import TensorFlow; `generate` imports it in
 the workers that train. `--json` output (stable keys):
   plan:     {"spec", "name", "tasks", "dropped_tasks", "optimizers", "jobs": [{"key", "task",
              "optimizers", "replica", "steps", "eval_every", "eval_batches", "cost"}],
@@ -9,6 +9,7 @@ the workers that train. `--json` output (stable keys):
              "optimizers", "replica", "error"}], "curves", "seconds"}
   info:     {"path", "schema_version", "shards", "curves", "bytes", "tasks", "optimizer_configs",
              "families", "optimizer_families", "status", "steps", "failed_jobs"}
+  compact:  {"tasks", "packed_tasks", "shards_before", "shards_after", "rows", "bytes_before", "bytes_after"}
   verify:   {"ok", "problems", "shards", "rows", "failed_jobs"}
 Exit status: 0 success; 1 when generate recorded failed jobs or verify found
 problems; 2 bad input (one line on stderr).
@@ -48,6 +49,11 @@ def add_commands(sub) -> None:
     p.add_argument("path", help="curve directory")
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.set_defaults(func=cmd_info)
+
+    p = csub.add_parser("compact", help="merge each task's job shards into one pack (faster reads)")
+    p.add_argument("path", help="curve directory")
+    p.add_argument("--json", action="store_true", help="print JSON only, no progress bar")
+    p.set_defaults(func=cmd_compact)
 
     p = csub.add_parser("verify", help="check a curve directory: schema, checksums, duplicates")
     p.add_argument("path", help="curve directory")
@@ -143,6 +149,19 @@ def cmd_info(args) -> int:
         sys.stdout.write(f"{key}:\n")
         for name, count in data[key].items():
             sys.stdout.write(f"  {name}: {count}\n")
+    return 0
+
+
+def cmd_compact(args) -> int:
+    from curves.compact import compact
+
+    summary = compact(args.path, progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        print_json(summary.to_json())
+    else:
+        sys.stdout.write(f"{summary.packed_tasks} of {summary.tasks} tasks packed: {summary.shards_before} -> "
+                         f"{summary.shards_after} files, {summary.bytes_before} -> {summary.bytes_after} bytes, "
+                         f"{summary.rows} curves\n")
     return 0
 
 

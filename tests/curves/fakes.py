@@ -50,8 +50,8 @@ def fake_curve(task, config: OptimizerConfig, steps: int, eval_every: int, repli
     base = floor + (start - floor) * np.exp(-rate * xs)
     metrics = {m: (base * rng.uniform(0.98, 1.02, size=xs.shape)).astype(np.float32)
                for m in ("train", "valid_inner", "valid_outer", "test")}
-    # Configs with a huge learning rate diverge, as real ones do.
-    diverged = config.hparams.get("lr", 0.0) > 1.0
+    # A large learning rate diverges on replica 1 only: a config that fails on some seeds.
+    diverged = config.hparams.get("lr", 0.0) > 0.1 and replica_seed == 1
     return FakeCurve(task=task.name, task_config=task.config_dict, optimizer=config, replica_seed=replica_seed,
                      steps=xs, status="diverged" if diverged else "ok",
                      diverged_step=int(xs[len(xs) // 2]) if diverged else None,
