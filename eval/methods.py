@@ -160,7 +160,7 @@ class BayesOptSearch:
     def tell(self, config: OptimizerConfig, loss: float) -> None:
         """Records the objective (lower is better) of an asked config; non-finite losses are errors."""
         if not math.isfinite(loss):
-            raise ConfigError(f"BO objective of {config.name!r} must be finite, got {loss!r}")
+            raise ValueError(f"BO objective of {config.name!r} must be finite, got {loss!r}")
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):
