@@ -173,6 +173,18 @@ class Trial:
         return cls(**{**data, "optimizer": OptimizerConfig(o["name"], o["family"], dict(o["hparams"]))})
 
 
+def default_eval_every(steps: int, evaluations: int = 10) -> int:
+    """The divisor of `steps` closest to steps / evaluations (ties: the larger), so the last step is evaluated.
+
+    Raises:
+      ConfigError: steps < 1.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ConfigError(f"steps must be a positive integer, got {steps!r}")
+    divisors = [d for d in range(1, steps + 1) if steps % d == 0]
+    return min(divisors, key=lambda d: (abs(d - steps / evaluations), -d))
+
+
 def score_curve(steps: Sequence[int], curves: dict[str, Sequence[float]]) -> tuple[float, int, dict[str, float]]:
     """(best valid_inner loss, its step, REPORT_SPLITS losses at that step) of one curve.
 

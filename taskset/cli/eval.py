@@ -34,7 +34,8 @@ def add_commands(sub) -> None:
     p.add_argument("--steps", type=int, required=True, metavar="N", help="training steps per run")
     p.add_argument("--preset", choices=PRESETS, default="tiny", help="problem size (default tiny)")
     p.add_argument("--dataset", help="train the preset on this dataset instead of its own")
-    p.add_argument("--eval-every", type=int, metavar="N", help="steps between evaluations (default steps/10)")
+    p.add_argument("--eval-every", type=int, metavar="N",
+                   help="steps between evaluations (default: the divisor of --steps closest to steps/10)")
     p.add_argument("--eval-batches", type=int, default=5, metavar="N", help="batches per evaluation (default 5)")
     p.add_argument("--random-repeats", type=int, default=3, metavar="R",
                    help="independent random-search runs (default 3)")
@@ -68,7 +69,9 @@ def command_line(args) -> str:
 
 
 def _eval_every(args) -> int:
-    return args.eval_every if args.eval_every is not None else max(1, args.steps // 10)
+    from eval.protocol import default_eval_every
+
+    return args.eval_every if args.eval_every is not None else default_eval_every(args.steps)
 
 
 def _executor(args):

@@ -44,6 +44,7 @@ def test_table_output(fast_trainer, list_file, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--trials", "0", "--steps", "10"], "trials must be a positive integer, got 0"),
+    (["--trials", "2", "--steps", "0"], "steps must be a positive integer, got 0"),
     (["--trials", "9", "--steps", "10"], "trials for the list=9 exceeds the 4 entries available"),
     (["--trials", "2", "--steps", "10", "--dataset", "digits"], "'digits' is not usable by resnet50"),
     (["--trials", "2", "--steps", "10", "--dataset", "imagenette"], "taskset-bench data prepare imagenette"),

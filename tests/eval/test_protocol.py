@@ -54,6 +54,10 @@ def test_scores_are_the_best_validation_loss_and_best_so_far_is_monotone(result)
     assert summary["random"]["runs"] == 2 and len(summary["random"]["final"]) == 2
 
 
+def test_default_evaluation_interval_divides_the_steps():
+    assert [protocol.default_eval_every(s) for s in (1, 7, 20, 25, 100, 150)] == [1, 1, 2, 1, 10, 15]
+
+
 def test_diverged_points_are_skipped_by_the_score():
     steps = [0, 10, 20, 30]
     curves = {"valid_inner": [2.0, 1.0, math.nan, math.inf], "valid_outer": [2.1, 1.1, 0.0, 0.0],
