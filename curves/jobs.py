@@ -67,15 +67,6 @@ class Job:
     def optimizer_names(self) -> list[str]:
         return [o.name for o in self.optimizers]
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any], cost: float = 0.0) -> "Job":
-        """Inverse of `to_json`."""
-        return cls(task=data["task"], task_config=data["task_config"],
-                   optimizers=tuple(OptimizerConfig(o["name"], o["family"], dict(o["hparams"]))
-                                    for o in data["optimizers"]),
-                   replica=data["replica"], steps=data["steps"], eval_every=data["eval_every"],
-                   eval_batches=data["eval_batches"], cost=cost)
-
 
 def num_evaluations(steps: int, eval_every: int) -> int:
     """Evaluation points at 0, eval_every, 2*eval_every, ... and the last step."""

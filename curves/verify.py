@@ -10,10 +10,8 @@ are not problems: the data that is there is sound, and `curves generate
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import os
-import pathlib
 from typing import Any
 
 from curves.errors import StoreError
@@ -44,6 +42,7 @@ class VerifyReport:
 
 def verify(path: str | os.PathLike) -> VerifyReport:
     """Checks a curve directory end to end; see the module docstring."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     root = resolve(path)
@@ -70,9 +69,8 @@ def verify(path: str | os.PathLike) -> VerifyReport:
         if manifest is not None:
             report.problems.append(f"{SHARD_DIR}/{key}{SHARD_SUFFIX}: not in the manifest (its run died before "
                                    "indexing it); run `taskset-bench curves generate` again to index it")
-    seen: dict[tuple, str] = {}
     holder: dict[str, str] = {}
-    duplicates: collections.Counter = collections.Counter()
+    identities = []
     for key in sorted(on_disk):
         rel = f"{SHARD_DIR}/{key}{SHARD_SUFFIX}"
         path = root / rel
@@ -108,15 +106,26 @@ def verify(path: str | os.PathLike) -> VerifyReport:
             holder.setdefault(job, rel)
         report.shards += 1
         report.rows += table.num_rows
-        for row in zip(*(table.column(c).to_pylist() for c in IDENTITY)):
-            if row in seen:
-                duplicates[(row, seen[row], rel)] += 1
-            else:
-                seen[row] = rel
-    for (row, first, again), count in sorted(duplicates.items()):
-        report.problems.append(f"duplicate curve task={row[0]!r} optimizer={row[1]!r} replica={row[2]!r}: in "
-                               f"{first} and {again}" + (f" ({count} times)" if count > 1 else ""))
+        identities.append(pa.table({"task": table.column("task").cast(pa.string()),
+                                    "optimizer": table.column("optimizer").cast(pa.string()),
+                                    "replica": table.column("replica"),
+                                    "file": pa.array([rel] * table.num_rows, type=pa.string())}))
+    report.problems += _duplicates(identities)
     return report
+
+
+def _duplicates(identities: list) -> list[str]:
+    """One problem per (task, optimizer, replica) found more than once, naming the files."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not identities:
+        return []
+    counted = pa.concat_tables(identities).group_by(list(IDENTITY)).aggregate([("file", "count"), ("file", "list")])
+    repeated = counted.filter(pc.greater(counted.column("file_count"), 1)).to_pylist()
+    return [f"duplicate curve task={r['task']!r} optimizer={r['optimizer']!r} replica={r['replica']!r}: "
+            f"{r['file_count']} rows, in {', '.join(sorted(set(r['file_list'])))}"
+            for r in sorted(repeated, key=lambda r: (r["task"], r["optimizer"], r["replica"]))]
 
 
 def info(path: str | os.PathLike) -> dict[str, Any]:
