@@ -14,6 +14,7 @@ published dataset in this project's layout there, fetched on first use.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import difflib
@@ -33,6 +34,7 @@ from curves.store import SHARD_DIR, SHARD_SUFFIX, shard_entry
 
 CURVE_DATASETS: Registry[Callable[[], os.PathLike]] = Registry("curve dataset")
 REDUCTIONS = ("final", "mean")
+READ_AHEAD = 2  # tasks `iter_tasks` reads ahead of the caller
 
 
 def resolve(path: str | os.PathLike) -> pathlib.Path:
@@ -173,7 +175,10 @@ def _read_shards(selection: _Selection, shards: Sequence[ShardInfo], threads: in
             tables = list(pool.map(lambda shard: _read_shard(selection, shard), shards))
     else:
         tables = [_read_shard(selection, shard) for shard in shards]
-    return pa.concat_tables(tables) if tables else selection.schema.empty_table()
+    if len(tables) > 1:
+        # One dictionary per column across shards, so Arrow kernels (group_by, ...) accept the result.
+        return pa.concat_tables(tables).unify_dictionaries()
+    return tables[0] if tables else selection.schema.empty_table()
 
 
 def read_table(path: str | os.PathLike, tasks: str | Iterable[str] | None = None,
@@ -227,14 +232,15 @@ def iter_tasks(path: str | os.PathLike, tasks: str | Iterable[str] | None = None
     for shard in selection.shards:
         by_task.setdefault(shard.task, []).append(shard)
     order = sorted(by_task)
-    # Read one task ahead on a thread (Arrow releases the GIL) while the caller
-    # works on the current one: two tasks in memory at most.
-    with concurrent.futures.ThreadPoolExecutor(1) as reader:
-        ahead = reader.submit(_read_shards, selection, by_task[order[0]]) if order else None
+    # Threads read the next READ_AHEAD tasks (Arrow releases the GIL) while the
+    # caller works on the current one: READ_AHEAD + 1 tasks in memory at most.
+    with concurrent.futures.ThreadPoolExecutor(READ_AHEAD) as reader:
+        ahead = collections.deque(reader.submit(_read_shards, selection, by_task[task])
+                                  for task in order[:READ_AHEAD])
         for i, task in enumerate(order):
-            table = ahead.result()
-            if i + 1 < len(order):
-                ahead = reader.submit(_read_shards, selection, by_task[order[i + 1]])
+            table = ahead.popleft().result()
+            if i + READ_AHEAD < len(order):
+                ahead.append(reader.submit(_read_shards, selection, by_task[order[i + READ_AHEAD]]))
             yield task, table if arrow else table.to_pandas()
 
 

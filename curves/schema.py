@@ -73,6 +73,7 @@ BASE_SCHEMA = pa.schema([
     pa.field("job_key", _DICT, nullable=False),
 ])
 HP_TYPE = pa.float64()
+_BASE_TYPES = {field.name: field.type for field in BASE_SCHEMA}
 
 # Parquet leaf paths that get BYTE_STREAM_SPLIT (float data) or dictionary encoding.
 FLOAT_LEAVES = tuple(f"{m}.list.element" for m in METRICS) + ("final_valid_inner", "seconds_per_step")
@@ -166,19 +167,20 @@ def check_schema(schema: pa.Schema, where: str) -> None:
     if version.decode() != str(SCHEMA_VERSION):
         raise SchemaMismatchError(f"{where}: written with curve schema version {version.decode()}, this taskset "
                                   f"reads version {SCHEMA_VERSION}; regenerate the curves with this version")
-    for expected in BASE_SCHEMA:
-        index = schema.get_field_index(expected.name)
-        if index < 0:
-            raise SchemaMismatchError(f"{where}: column {expected.name!r} is missing")
-        if not schema.field(index).type.equals(expected.type):
-            raise SchemaMismatchError(f"{where}: column {expected.name!r} has type {schema.field(index).type}, "
-                                      f"expected {expected.type}")
+    # Expected types by name, once, instead of a by-name lookup per column and file.
+    missing = set(_BASE_TYPES)
     for field in schema:
-        if field.name in BASE_SCHEMA.names:
-            continue
-        if not field.name.startswith(HP_PREFIX) or not field.type.equals(HP_TYPE):
+        expected = _BASE_TYPES.get(field.name)
+        if expected is not None:
+            missing.discard(field.name)
+            if not field.type.equals(expected):
+                raise SchemaMismatchError(f"{where}: column {field.name!r} has type {field.type}, "
+                                          f"expected {expected}")
+        elif not field.name.startswith(HP_PREFIX) or not field.type.equals(HP_TYPE):
             raise SchemaMismatchError(f"{where}: unexpected column {field.name!r} of type {field.type}; "
                                       f"only {HP_PREFIX}<name> float64 columns may be added")
+    if missing:
+        raise SchemaMismatchError(f"{where}: column(s) {sorted(missing)!r} are missing")
 
 
 def job_meta(schema: pa.Schema, where: str) -> dict[str, Any]:
