@@ -6,7 +6,11 @@ sequence length log-int [10, 160], batch size log-int [8, 128] (see
 `taskset.tasks.text.BATCH_SIZE_RANGE`), dataset from lm1b, imdb_reviews (TFDS)
 and shakespeare_bytes (embedded). The loss is next-token cross-entropy with
 padding masked (`taskset.tasks.text`). The model: embedding -> core -> dense
-readout to the vocabulary.
+readout to the vocabulary (`taskset.tasks.rnn.model_param_shapes`).
+
+Left out from TaskSet's sampler: its vocabulary cut-off (20% of its tasks
+clipped byte ids to a smaller vocabulary) and its sampled initialiser for the
+readout; here the readout is Glorot-uniform and the vocabulary is the dataset's.
 
 `RnnLmConfig`, `RnnLmTask` and `RnnLmFamily` are shared with `word_rnn_lm`,
 which differs only in its dataset pool and sequence lengths.

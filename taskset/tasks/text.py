@@ -24,8 +24,8 @@ WORD_LM_POOL = ("lm1b_words", "imdb_reviews_words", "shakespeare_words")
 TEXT_CLASSIFICATION_POOL = ("imdb_reviews_sentiment", "shakespeare_genre")
 
 # Batch sizes of the text families, log-uniform. Smaller than the image families'
-# [8, 512]: a word-level batch holds batch x length x 8,003 logits, and 128 x 256
-# of them already take 1 GB with their gradient.
+# [8, 512]: a word-level batch holds batch x length x 8,003 logits, and at 128 x 256
+# those alone are 1 GB of float32, twice that with their gradient.
 BATCH_SIZE_RANGE = (8, 128)
 
 

@@ -48,8 +48,9 @@ def test_corpus_holds_the_37_plays_with_the_scripts_genres():
 
 
 def test_clean_text_strips_gutenberg_boilerplate():
-    raw = ("The Project Gutenberg EBook of Hamlet\r\nlicence...\r\n*** START OF THIS PROJECT GUTENBERG EBOOK ***\r\n"
-           "\r\n\r\n\r\nHAMLET   \r\n<<THIS ELECTRONIC VERSION IS COPYRIGHT\r\nWORLD LIBRARY>>\r\nBer.\r\nWho's there?\r\n"
+    raw = ("The Project Gutenberg EBook of Hamlet\r\nlicence...\r\n"
+           "*** START OF THIS PROJECT GUTENBERG EBOOK ***\r\n\r\n\r\n\r\nHAMLET   \r\n"
+           "<<THIS ELECTRONIC VERSION IS COPYRIGHT\r\nWORLD LIBRARY>>\r\nBer.\r\nWho's there?\r\n"
            "\r\n\r\n\r\nFran.\r\n*** END OF THIS PROJECT GUTENBERG EBOOK ***\r\nmore licence\r\n")
     assert make_text_corpus.clean_text(raw, "hamlet") == "HAMLET\n\nBer.\nWho's there?\n\nFran.\n"
     with pytest.raises(ValueError, match="boilerplate left at line 2"):
