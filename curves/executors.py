@@ -67,6 +67,8 @@ def limit_tf_threads(threads: int | None) -> None:
     """
     if threads is None:
         return
+    # TensorFlow's C++ start-up banner, once per worker, would bury the progress bar.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from taskset.lazy import tf
 
     try:

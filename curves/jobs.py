@@ -69,8 +69,8 @@ class Job:
 
 
 def num_evaluations(steps: int, eval_every: int) -> int:
-    """Evaluation points at 0, eval_every, 2*eval_every, ... and the last step."""
-    return steps // eval_every + 1 + (1 if steps % eval_every else 0)
+    """Evaluation points at 0, eval_every, ..., steps (`eval_every` divides `steps`)."""
+    return steps // eval_every + 1
 
 
 def estimate_cost(num_params: int, batch_size: int, configs: int, steps: int, eval_every: int,

@@ -34,7 +34,7 @@ from curves.store import SHARD_DIR, SHARD_SUFFIX, shard_entry
 
 CURVE_DATASETS: Registry[Callable[[], os.PathLike]] = Registry("curve dataset")
 REDUCTIONS = ("final", "mean")
-READ_AHEAD = 2  # tasks `iter_tasks` reads ahead of the caller
+READ_AHEAD = 1  # tasks `iter_tasks` reads ahead of the caller
 
 
 def resolve(path: str | os.PathLike) -> pathlib.Path:

@@ -4,7 +4,7 @@ A spec has three selectors (see `curves/specs/quick.gin`):
 
   sweep.name = 'quick'          # free text, shown by `curves plan`
   sweep.steps = 200             # training steps per curve
-  sweep.eval_every = 20         # evaluate all four splits every this many steps (and at 0)
+  sweep.eval_every = 20         # evaluate all four splits at 0, 20, ..., steps (must divide steps)
   sweep.eval_batches = 5        # batches averaged per split and evaluation
   sweep.replicas = 1            # replicas r = 0..replicas-1; replica r trains with seed r
   sweep.population = 10         # optimizer configs trained together in one job
@@ -51,8 +51,9 @@ class SweepSettings:
         for field in ("steps", "eval_every", "eval_batches", "replicas", "population"):
             if getattr(self, field) < 1:
                 raise ValueError(f"sweep.{field} must be >= 1, got {getattr(self, field)!r}")
-        if self.eval_every > self.steps:
-            raise ValueError(f"sweep.eval_every={self.eval_every!r} exceeds sweep.steps={self.steps!r}")
+        if self.steps % self.eval_every:
+            raise ValueError(f"sweep.eval_every={self.eval_every!r} must divide sweep.steps={self.steps!r} "
+                             "(curves are evaluated at 0, eval_every, ..., steps)")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -51,7 +51,8 @@ def test_unknown_names_are_named_with_suggestions(old, new, message):
 
 @pytest.mark.parametrize("old, new, message", [
     ("sweep.steps = 40", "sweep.steps = 0", r"sweep.steps must be >= 1, got 0"),
-    ("sweep.eval_every = 10", "sweep.eval_every = 100", r"sweep.eval_every=100 exceeds sweep.steps=40"),
+    ("sweep.eval_every = 10", "sweep.eval_every = 100", r"sweep.eval_every=100 must divide sweep.steps=40"),
+    ("sweep.eval_every = 10", "sweep.eval_every = 15", r"sweep.eval_every=15 must divide sweep.steps=40"),
     ("sweep.population = 4", "sweep.population = 'big'", r"sweep.population: expected an integer, got 'big'"),
     ("sweep.population = 4", "sweep.pop = 4", r"unknown field\(s\) \['pop'\]"),
     ("'adam8p': (0, 3)", "'adam8p': (3, 3)", r"optimizers.families\['adam8p'\] must be \(start, stop\)"),
