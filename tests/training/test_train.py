@@ -1,0 +1,155 @@
+"""The trainer's contract: schedule, common init and batches, divergence isolation, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from taskset import get_task
+from taskset.datasets import SPLITS
+from taskset.errors import ConfigError, UnknownNameError
+from taskset.training import STATUS_DIVERGED, STATUS_OK, train
+from taskset.training.schedule import eval_batch_seed
+from tests.training.conftest import sgd
+
+TASK = "mlp_seed23"  # 877 parameters on mnist1d: compiles and runs in seconds
+STEPS, EVAL_EVERY, EVAL_BATCHES = 6, 2, 3
+SANE = [sgd(0.5), sgd(0.1)]
+ABSURD = sgd(1e12)
+
+
+def run(configs, **kwargs):
+    kwargs.setdefault("jit_compile", False)
+    return train(get_task(TASK), configs, steps=STEPS, eval_every=EVAL_EVERY, eval_batches=EVAL_BATCHES,
+                 replica_seed=3, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def with_absurd():
+    return run([SANE[0], ABSURD, SANE[1]])
+
+
+@pytest.fixture(scope="module")
+def without_absurd():
+    return run(SANE)
+
+
+def assert_same_curves(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.optimizer == y.optimizer and x.status == y.status and x.diverged_step == y.diverged_step
+        np.testing.assert_array_equal(x.steps, y.steps)
+        for split in SPLITS:
+            # Bitwise: same bytes, NaN included.
+            assert x.split(split).tobytes() == y.split(split).tobytes(), (x.optimizer.name, split)
+
+
+def test_clean_run_is_ok_and_well_formed(without_absurd):
+    for curve in without_absurd:
+        assert curve.status == STATUS_OK and curve.diverged_step is None
+        assert curve.steps.dtype == np.int64 and curve.steps.tolist() == [0, 2, 4, 6]
+        for split in SPLITS:
+            values = curve.split(split)
+            assert values.dtype == np.float32 and values.shape == (4,) and np.all(np.isfinite(values))
+        assert curve.seconds_per_step > 0
+        assert curve.task == TASK and curve.task_config == get_task(TASK).config_dict
+        assert curve.replica_seed == 3 and curve.init_seed == 3
+    # Common init: every member starts from the same parameters and batches.
+    first = [[c.split(s)[0] for s in SPLITS] for c in without_absurd]
+    assert first[0] == first[1]
+    # ...and then they differ, having different learning rates, and learn.
+    assert without_absurd[0].train[-1] != without_absurd[1].train[-1]
+    assert without_absurd[0].train[-1] < without_absurd[0].train[0]
+
+
+def test_diverged_member_is_frozen_and_marked(with_absurd):
+    curve = with_absurd[1]
+    assert curve.status == STATUS_DIVERGED
+    assert 0 < curve.diverged_step <= STEPS
+    for split in SPLITS:
+        values = curve.split(split)
+        assert np.isfinite(values[0])
+        assert np.all(np.isnan(values[curve.steps >= curve.diverged_step]))
+        assert np.all(np.isfinite(values[curve.steps < curve.diverged_step]))
+
+
+def test_diverged_member_does_not_affect_the_others(with_absurd, without_absurd):
+    assert_same_curves([with_absurd[0], with_absurd[2]], without_absurd)
+
+
+def test_runs_are_deterministic(with_absurd):
+    assert_same_curves(run([SANE[0], ABSURD, SANE[1]]), with_absurd)
+
+
+def test_xla_runs_are_deterministic_and_close_to_graph_mode(without_absurd):
+    first = run(SANE, jit_compile=True)
+    assert_same_curves(run(SANE, jit_compile=True), first)
+    for x, y in zip(first, without_absurd):
+        for split in SPLITS:
+            np.testing.assert_allclose(x.split(split), y.split(split), rtol=1e-4)
+
+
+def test_step_zero_is_the_mean_loss_over_fresh_eval_batches(without_absurd):
+    task = get_task(TASK)
+    params = task.init(3)
+    for split in SPLITS:
+        losses = [task.loss(params, task.sample_batch(split, eval_batch_seed(3, split, 0, i, EVAL_BATCHES)))
+                  for i in range(EVAL_BATCHES)]
+        expected = np.float32(sum(np.float32(x) for x in losses) / np.float32(EVAL_BATCHES))
+        np.testing.assert_allclose(without_absurd[0].split(split)[0], expected, rtol=1e-6)
+
+
+def test_members_train_on_the_batches_of_task_datasets():
+    """One SGD step by hand on batch 0 of `task.datasets(seed)` gives the step-1 evaluation."""
+    task = get_task(TASK)
+    [curve] = train(task, [sgd(0.3)], steps=1, eval_every=1, eval_batches=2, replica_seed=5, init_seed=8,
+                    jit_compile=False)
+    params = task.init(8)
+    batch = next(iter(task.datasets(5)["train"]))
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        loss = task.loss(params, batch)
+    grads = tape.gradient(loss, params)
+    stepped = {k: params[k] - 0.3 * grads[k] for k in params}
+    for split in SPLITS:
+        losses = [float(task.loss(stepped, task.sample_batch(split, eval_batch_seed(5, split, 1, i, 2))))
+                  for i in range(2)]
+        np.testing.assert_allclose(curve.split(split)[1], np.mean(losses), rtol=1e-5)
+    assert curve.init_seed == 8 and curve.replica_seed == 5
+
+
+def test_mixed_families_keep_their_order_and_numbers(without_absurd):
+    curves = run([SANE[1], "adam_default", SANE[0]])
+    assert [c.optimizer.name for c in curves] == [SANE[1].name, "adam_default", SANE[0].name]
+    assert curves[1].optimizer.family == "adam1p" and curves[1].status == STATUS_OK
+    assert_same_curves([curves[2], curves[0]], without_absurd)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"steps": 0}, "steps must be an integer >= 1, got 0"),
+    ({"steps": 10, "eval_every": 3}, "eval_every=3 must divide steps=10; e.g. use eval_every=2"),
+    ({"eval_every": 0}, "eval_every must be an integer >= 1, got 0"),
+    ({"eval_batches": 0}, "eval_batches must be an integer >= 1"),
+    ({"replica_seed": -1}, "replica_seed must be an integer >= 0, got -1"),
+    ({"steps": 2.5}, "steps must be an integer >= 1, got 2.5"),
+    ({"configs": []}, "non-empty list"),
+    ({"configs": "adam_default"}, "non-empty list"),
+    ({"configs": [3]}, "expected an OptimizerConfig or a config name, got 3"),
+])
+def test_bad_input_is_a_config_error(kwargs, match):
+    args = {"configs": SANE, "steps": 4, "eval_every": 2, **kwargs}
+    with pytest.raises(ConfigError, match=match):
+        train(get_task(TASK), args.pop("configs"), **args)
+
+
+def test_unknown_optimizer_name_suggests_close_names():
+    with pytest.raises(UnknownNameError, match="adam_default"):
+        train(get_task(TASK), ["adam_defualt"], steps=2, eval_every=1)
+
+
+def test_divergence_found_by_the_evaluation_after_the_last_update():
+    """With one step, no later minibatch sees the blow-up: the step-1 evaluation must."""
+    curves = train(get_task(TASK), [SANE[1], ABSURD], steps=1, eval_every=1, eval_batches=1, jit_compile=False)
+    assert [c.status for c in curves] == [STATUS_OK, STATUS_DIVERGED]
+    assert curves[1].diverged_step == 1 and np.isnan(curves[1].train[1]) and np.isfinite(curves[1].train[0])
