@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 
@@ -29,7 +29,7 @@ OptimizerLike = Union[OptimizerConfig, str]
 
 def train(task: Task, optimizer_configs: Sequence[OptimizerLike], steps: int, eval_every: int,
           replica_seed: int = 0, eval_batches: int = 5, init_seed: int | None = None,
-          jit_compile: bool | None = None) -> list[Curve]:
+          jit_compile: bool | None = None, progress: Callable[[int], None] | None = None) -> list[Curve]:
     """Trains every config on `task` as one population and returns their curves, in order.
 
     All members start from `task.init(init_seed)` and see the same train batch at
@@ -55,6 +55,8 @@ def train(task: Task, optimizer_configs: Sequence[OptimizerLike], steps: int, ev
       init_seed: seed of `task.init`, >= 0; defaults to `replica_seed`.
       jit_compile: XLA-compile the member step; None lets
         `taskset.training.compile_rule.use_xla` decide from the task.
+      progress: called with the number of steps trained so far after every
+        evaluation (e.g. to advance a progress bar).
 
     Returns:
       One `Curve` per config, in the order given.
@@ -82,7 +84,7 @@ def train(task: Task, optimizer_configs: Sequence[OptimizerLike], steps: int, ev
     population = Population(task, configs, {c.family: get_rule(c.family) for c in configs}, replica_seed,
                             steps, use_xla(task) if jit_compile is None else jit_compile)
     schedule = eval_steps(steps, eval_every)
-    values, diverged_at, seconds = _run(population, task.init(init_seed), schedule, eval_batches)
+    values, diverged_at, seconds = _run(population, task.init(init_seed), schedule, eval_batches, progress)
     curves = []
     for k, config in enumerate(configs):
         step = None if diverged_at[k] < 0 else int(diverged_at[k])
@@ -94,7 +96,8 @@ def train(task: Task, optimizer_configs: Sequence[OptimizerLike], steps: int, ev
     return curves
 
 
-def _run(population: Population, init_params, schedule: np.ndarray, eval_batches: int):
+def _run(population: Population, init_params, schedule: np.ndarray, eval_batches: int,
+         progress: Callable[[int], None] | None):
     """Runs the schedule; returns (values [E, splits, K], diverged_at [K], seconds per config-step).
 
     The step-0 evaluation sets each member's divergence limit. A warm-up call of
@@ -120,6 +123,8 @@ def _run(population: Population, init_params, schedule: np.ndarray, eval_batches
         trained += count
         values[e] = population.evaluate(states, int(schedule[e]), eval_batches).numpy()
         states = _mark_diverged(states, values[e][0], limits, int(schedule[e]))
+        if progress is not None:
+            progress(int(schedule[e]))
     diverged_at = np.array([int(s.diverged_at) for s in states], np.int64)
     seconds = elapsed / (trained * population.size) if trained else math.nan
     return values, diverged_at, seconds
