@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "taskset.cli.curves",
     "taskset.cli.lists",
     "taskset.cli.eval",
+    "taskset.cli.train",
 )
 
 
