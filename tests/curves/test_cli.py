@@ -28,7 +28,8 @@ def test_plan_text_and_json(capsys):
     code, out, _ = run(capsys, "curves", "plan", QUICK, "--json")
     data = json.loads(out)
     assert code == 0 and data["tasks"] == ["mlp_seed12"] and data["num_jobs"] == len(data["jobs"])
-    assert data["num_curves"] == len(data["optimizers"]) * 2 and data["total_cost"] > 0
+    assert data["num_curves"] == sum(len(j["optimizers"]) for j in data["jobs"]) == len(data["optimizers"])
+    assert data["total_cost"] == pytest.approx(sum(j["cost"] for j in data["jobs"])) and data["total_cost"] > 0
     assert {"key", "task", "optimizers", "replica", "steps", "eval_every", "eval_batches", "cost"} == \
         set(data["jobs"][0])
 
