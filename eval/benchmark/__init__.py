@@ -1,0 +1,23 @@
+"""The main job: score any optimizer against a suite of tasks and their reference curves.
+
+  eval.benchmark.suites       SUITES ("quick", "mini" when shipped): tasks, reference, steps
+  eval.benchmark.contenders   --optimizer SPECs -> `Contender`s (configs, list entries, factories)
+  eval.benchmark.reference    the reference curves of the tasks at the run's steps
+  eval.benchmark.runs         curve jobs for the contenders, trained through the curves executors
+  eval.benchmark.keras_run    the training loop for Keras 3 optimizers
+  eval.benchmark.scoring      percentile, time to target, bootstrap, win rate, performance profile
+  eval.benchmark.results      score_run: the pool of reference and run curves -> per-task and mean results
+  eval.benchmark.pipeline     run_benchmark(contenders, settings, curves_dir) -> BenchmarkResult
+  eval.benchmark.report       summary.json, report.md and plots
+
+CLI: `taskset-bench benchmark --optimizer SPEC [--suite quick] [--report DIR]`.
+Importing this package imports no TensorFlow.
+"""
+
+from eval.benchmark.contenders import Contender, SpecError, resolve
+from eval.benchmark.pipeline import BenchmarkResult, BenchmarkSettings, run_benchmark
+from eval.benchmark.report import summary_json, write_report
+from eval.benchmark.suites import SUITES, Suite, get_suite
+
+__all__ = ["BenchmarkResult", "BenchmarkSettings", "Contender", "SUITES", "SpecError", "Suite", "get_suite",
+           "resolve", "run_benchmark", "summary_json", "write_report"]

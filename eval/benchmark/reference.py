@@ -1,0 +1,123 @@
+"""Reference curves: the configs an optimizer is compared with, read from a curve dataset.
+
+A reference is any curve dataset (`curves.read`: a directory, or a registered
+name such as "quick-reference"). For each benchmark task it must hold curves
+of the requested length; the benchmark then trains with exactly their
+schedule (steps and evaluation interval), because schedules of the optimizer
+families depend on the run length, so a shorter or longer run is a different
+experiment, not a prefix of the reference's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from typing import Any, Sequence
+
+import numpy as np
+
+from taskset.errors import ConfigError
+
+COLUMNS = ("task", "family", "optimizer_family", "optimizer", "hparams", "replica", "status", "steps", "valid_inner")
+"""The reference columns the scores need (`hparam_lists.score_matrix`'s and the loss split)."""
+
+
+class ReferenceError(ConfigError):
+    """The reference has no usable curves for the requested tasks or steps."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """The reference curves of the benchmark's tasks.
+
+    Attributes:
+      name: the reference as given (dataset name or directory).
+      path: its local directory.
+      curves: pandas DataFrame of `COLUMNS`, the rows of the selected tasks and steps.
+      schedules: task -> (steps, eval_every) of its curves.
+      manifest_sha256: sha256 of its manifest.json (which pins every shard), or None.
+    """
+
+    name: str
+    path: pathlib.Path
+    curves: Any
+    schedules: dict[str, tuple[int, int]]
+    manifest_sha256: str | None
+
+    @property
+    def configs(self) -> tuple[str, ...]:
+        """The reference's optimizer config names, sorted."""
+        return tuple(sorted(set(self.curves["optimizer"].astype(str))))
+
+    def hparams_of(self, name: str) -> dict[str, float] | None:
+        """The hparams of reference config `name` (None when it has no curves here)."""
+        import json
+
+        rows = self.curves[self.curves["optimizer"].astype(str) == name]
+        return None if rows.empty else {k: float(v) for k, v in json.loads(rows["hparams"].iloc[0]).items()}
+
+
+def reference_tasks(reference: str | os.PathLike) -> tuple[str, ...]:
+    """Every task with curves in `reference`, sorted (read from the manifest, no curve data)."""
+    from curves.reader import list_shards, resolve
+
+    return tuple(sorted({shard.task for shard in list_shards(resolve(reference))}))
+
+
+def load_reference(reference: str | os.PathLike, tasks: Sequence[str], steps: int | None) -> Reference:
+    """The curves of `tasks` at `steps` steps in `reference`.
+
+    Args:
+      reference: a curve directory or a registered curve dataset name.
+      tasks: the benchmark's tasks.
+      steps: the run length; None takes the one length the tasks' curves share.
+
+    Raises:
+      ReferenceError: a task has no curves, none of that length, or (with
+        steps=None) several lengths; or a schedule is not every-k-steps from 0.
+      StoreError: `reference` is neither a curve directory nor a registered name.
+    """
+    import curves
+    from curves.reader import resolve
+    from hparam_lists import manifest_sha256
+
+    path = resolve(reference)
+    present = set(reference_tasks(path))
+    missing = [t for t in tasks if t not in present]
+    if missing:
+        raise ReferenceError(f"the reference {os.fspath(reference)!r} has no curves for task(s) {missing!r} (it has "
+                             f"{len(present)} tasks, e.g. {sorted(present)[:4]!r}); benchmark tasks it holds, or "
+                             "pass --reference DIR made by `taskset-bench curves generate SPEC --out DIR` for "
+                             "these tasks")
+    frame = curves.read(path, tasks=list(tasks), columns=list(COLUMNS))
+    lengths = np.array([int(s[-1]) if len(s) else -1 for s in frame["steps"]])
+    schedules = {}
+    keep = np.zeros(len(frame), dtype=bool)
+    for task in tasks:
+        rows = (frame["task"].astype(str) == task).to_numpy()
+        available = sorted(set(lengths[rows].tolist()))
+        if steps is None and len(available) > 1:
+            raise ReferenceError(f"the reference {os.fspath(reference)!r} has curves of {available!r} steps for "
+                                 f"{task}; choose one with --steps")
+        length = available[0] if steps is None else steps
+        if length not in available:
+            raise ReferenceError(f"the reference {os.fspath(reference)!r} has no {length}-step curves for {task} "
+                                 f"(it has {available!r} steps); run with --steps {available[-1]}, or make a "
+                                 f"{length}-step reference with `taskset-bench curves generate` (sweep.steps = "
+                                 f"{length}) and pass it with --reference DIR")
+        rows &= lengths == length
+        schedules[task] = (length, _eval_every(frame["steps"].iloc[np.flatnonzero(rows)[0]], task, reference))
+        keep |= rows
+    chosen = frame[keep].reset_index(drop=True)
+    return Reference(name=os.fspath(reference), path=path, curves=chosen, schedules=schedules,
+                     manifest_sha256=manifest_sha256(path))
+
+
+def _eval_every(steps: Any, task: str, reference: str | os.PathLike) -> int:
+    steps = np.asarray(steps, dtype=np.int64)
+    every = int(steps[1] - steps[0]) if len(steps) > 1 else int(steps[-1])
+    if every < 1 or steps[0] != 0 or not np.array_equal(steps, np.arange(0, steps[-1] + 1, every)):
+        raise ReferenceError(f"the reference {os.fspath(reference)!r} evaluates {task} at steps {steps.tolist()!r}, "
+                             "not every k steps from 0; the benchmark needs the trainer's schedule")
+    return every

@@ -1,0 +1,115 @@
+"""Benchmark suites: which tasks an optimizer is scored on, and against which reference curves.
+
+A `Suite` names a reference curve dataset (a name registered in
+`curves.registry`) and the tasks and step count to take from it. `quick` is
+the suite this project ships reference curves for (`curves/data/quick-reference`,
+made from `curves/specs/quick_reference.gin`); `mini` is registered when the
+`taskset-mini` curve dataset is, and takes every task and the step count of
+that dataset. Registering another suite is one `SUITES.register(name, Suite(...))`.
+Nothing here imports TensorFlow or NumPy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from typing import Sequence
+
+from taskset.errors import ConfigError
+from taskset.registry import Registry
+
+QUICK_REFERENCE = "quick-reference"
+QUICK_STEPS = 200
+"""The benchmark's default run length: the step count of the quick reference curves."""
+
+QUICK_TASKS = {
+    "fixed_mlp_mnist1d_100x3_relu_bs100":
+        "the canonical small classifier: a ReLU MLP on procedural MNIST-1D, where step size and decay matter",
+    "fixed_conv_pooling_digits_16x32_mean_bs64":
+        "the one conv net: weight sharing and pooling change the curvature an MLP sees; 8x8 digits keep it cheap",
+    "fixed_mlp_ae_mnist1d_32x8_tanh_l2_bs64":
+        "an unsupervised L2 reconstruction through an 8-unit bottleneck: a small loss scale and slow plateaus",
+    "fixed_mlp_vae_digits_64x16_bernoulli_bs64":
+        "a stochastic objective (reparameterised ELBO) whose gradient noise comes from the model, not the data",
+    "fixed_quadratic_10d_logspace_1e3":
+        "a deterministic ill-conditioned quadratic (condition number 1e3): pure conditioning, no noise",
+    "fixed_2d_rosenbrock":
+        "the classic curved valley with a loss of order 1e5: rewards large, adaptive steps",
+    "fixed_sequence_copy_len5_vocab4_gru32":
+        "a recurrent net on a synthetic memory task: gradients through time, no dataset needed",
+    "fixed_maf_digits_2x64_bs64":
+        "a normalising flow (MADE): log-likelihood with unbounded scales, prone to divergence at high rates",
+    "fixed_char_rnn_lm_shakespeare_vrnn64_seq32_bs32":
+        "a character language model with a vanilla RNN: the exploding-gradient regime",
+    "fixed_transformer_lm_shakespeare_bytes_1x64_h2_seq32_bs16":
+        "the attention block of modern models (layer norm, softmax attention) at its smallest",
+}
+"""The quick suite: ten offline tasks across ten task families, each about 0.5-20 ms per
+config-step on a CPU core, so the benchmark of one optimizer (one config per task,
+200 steps) takes a few minutes on two cores. Why each was chosen, by task."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    """A set of tasks and the reference curves an optimizer is scored against.
+
+    Attributes:
+      name: registry name, e.g. "quick".
+      description: one line for `--help` and the report.
+      reference: the default reference: a registered curve dataset name or a directory.
+      tasks: the suite's tasks; None means every task of the reference.
+      steps: the default run length; None means the step count of the reference's curves.
+    """
+
+    name: str
+    description: str
+    reference: str
+    tasks: tuple[str, ...] | None = None
+    steps: int | None = None
+
+
+SUITES: Registry[Suite] = Registry("benchmark suite")
+
+SUITES.register("quick", Suite(
+    name="quick",
+    description=f"{len(QUICK_TASKS)} offline tasks across families, {QUICK_STEPS} steps, a few minutes on 2 cores",
+    reference=QUICK_REFERENCE,
+    tasks=tuple(QUICK_TASKS),
+    steps=QUICK_STEPS,
+))
+
+
+def _register_mini() -> None:
+    from curves.registry import DATASETS
+
+    if "taskset-mini" in DATASETS:
+        SUITES.register("mini", Suite(name="mini", description="every task of the shipped taskset-mini curves",
+                                      reference="taskset-mini"))
+
+
+_register_mini()
+
+
+def get_suite(name: str) -> Suite:
+    """The suite registered as `name` (raises UnknownNameError listing the suites)."""
+    return SUITES.get(name)
+
+
+def match_tasks(patterns: Sequence[str], names: Sequence[str]) -> tuple[str, ...]:
+    """The names matching any of the shell `patterns`, in the order of `names`.
+
+    Raises:
+      ConfigError: a pattern matches no name (so that a typo is not silently ignored).
+    """
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
+            raise ConfigError(f"--tasks {pattern!r} matches no catalogue task; patterns use shell wildcards, "
+                              "e.g. 'fixed_mlp_*' (see `taskset-bench tasks list`)")
+    return tuple(name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns))
+
+
+def catalogue_tasks(patterns: Sequence[str]) -> tuple[str, ...]:
+    """The catalogue tasks (fixed and sampled) matching any of `patterns` (see `match_tasks`)."""
+    from taskset.tasks import task_names
+
+    return match_tasks(patterns, task_names())

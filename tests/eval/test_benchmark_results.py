@@ -1,0 +1,105 @@
+"""score_run and find_baselines on hand-made curve frames (no training, no Parquet)."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eval.benchmark.contenders import KIND_CONFIG, Contender
+from eval.benchmark.pipeline import find_baselines
+from eval.benchmark.reference import Reference
+from eval.benchmark.results import RUN_PREFIX, score_run
+from taskset.optimizers import get_optimizer_config
+from taskset.optimizers.base import OptimizerConfig
+
+NAN = float("nan")
+STEPS = [0, 10, 20]
+ADAM = get_optimizer_config("adam_default")
+SGD = OptimizerConfig("sgdm_seed0", "sgdm", {"lr": 0.1, "momentum": 0.9})
+
+
+def rows(task: str, curves: dict[str, list[float]], configs: dict[str, OptimizerConfig]) -> list[dict]:
+    out = []
+    for name, values in curves.items():
+        config = configs[name]
+        out.append({"task": task, "family": "quadratic", "optimizer_family": config.family, "optimizer": name,
+                    "hparams": json.dumps(config.hparams, sort_keys=True), "replica": 0,
+                    "status": "diverged" if any(math.isnan(v) for v in values) else "ok",
+                    "steps": np.array(STEPS), "valid_inner": np.array(values, dtype=np.float32)})
+    return out
+
+
+REF_CONFIGS = {"adam_default": ADAM, "b": OptimizerConfig("b", "adam1p", {"lr": 0.01}),
+               "c": OptimizerConfig("c", "adam1p", {"lr": 10.0})}
+REFERENCE = pd.DataFrame(
+    rows("t1", {"adam_default": [2.0, 1.5, 1.0], "b": [2.0, 1.8, 1.6], "c": [2.0, NAN, NAN]}, REF_CONFIGS)
+    + rows("t2", {"adam_default": [4.0, 3.0, 2.0], "b": [4.0, 1.0, 0.0], "c": [4.0, 4.0, 4.0]}, REF_CONFIGS))
+CONTENDER = Contender("sgdm_seed0", KIND_CONFIG, SGD)
+RUN = pd.DataFrame(rows("t1", {"sgdm_seed0": [2.0, 1.0, 0.5]}, {"sgdm_seed0": SGD})
+                   + rows("t2", {"sgdm_seed0": [4.0, 3.5, 3.0]}, {"sgdm_seed0": SGD}))
+
+
+def reference() -> Reference:
+    return Reference(name="hand", path=pathlib.Path("."), curves=REFERENCE,
+                     schedules={"t1": (20, 10), "t2": (20, 10)}, manifest_sha256=None)
+
+
+def test_adam_default_baseline_comes_from_the_reference():
+    baselines, to_train, notes = find_baselines(reference(), [CONTENDER])
+    assert [(b.key, b.column, b.source) for b in baselines[:1]] == [("adam_default", "adam_default", "reference")]
+    assert "adam_default" not in [c.name for c in to_train]
+
+
+def test_a_baseline_missing_from_the_reference_is_trained_or_taken_from_a_contender():
+    no_adam = Reference(name="hand", path=pathlib.Path("."), curves=REFERENCE[REFERENCE["optimizer"] != "adam_default"],
+                        schedules={}, manifest_sha256=None)
+    baselines, to_train, _ = find_baselines(no_adam, [CONTENDER])
+    assert (baselines[0].column, baselines[0].source) == (RUN_PREFIX + "adam_default", "run")
+    assert "adam_default" in [c.name for c in to_train]
+    as_contender = Contender("adam_default", KIND_CONFIG, ADAM)
+    baselines, to_train, _ = find_baselines(no_adam, [as_contender])
+    assert baselines[0].column == RUN_PREFIX + "adam_default"
+    assert "adam_default" not in [c.name for c in to_train]
+
+
+def test_scores_by_hand():
+    baselines, _, _ = find_baselines(reference(), [CONTENDER])
+    scores = score_run(REFERENCE, RUN, [CONTENDER], baselines[:1], ["t1", "t2"])
+    (result,) = scores.contenders
+    t1, t2 = result.tasks["t1"], result.tasks["t2"]
+    # t1: initial 2 (mean step-0 loss), best 0.5 (the run's own final loss): the run defines the best.
+    assert t1.score == pytest.approx(0.0)
+    assert scores.baseline_scores["adam_default"]["t1"] == pytest.approx((1.0 - 0.5) / (2.0 - 0.5))
+    assert t1.percentile == 100.0
+    assert t1.target == pytest.approx(1.6)  # sorted finals 1.0, 1.6, diverged: the middle one
+    assert t1.time_to_target == 10
+    # t2: initial 4, best 0 (config b): the run's final 3 scores 0.75; it beats only c (4.0).
+    assert t2.score == pytest.approx(0.75)
+    assert t2.score_mean == pytest.approx(np.mean([1.0, 3.5 / 4, 0.75]))
+    assert t2.percentile == pytest.approx(100 / 3)
+    assert t2.target == pytest.approx(2.0) and t2.time_to_target is None
+    assert result.mean_score == pytest.approx(0.375)
+    assert result.win_rate["adam_default"] == pytest.approx(0.5)  # wins t1, loses t2 (adam: 0.5)
+    assert result.reached_target == 1
+    assert scores.best_reference == ("b", pytest.approx((1.1 / 1.5 + 0.0) / 2))
+    # Profile of [contender, adam_default]: each is the best solver on one task.
+    assert scores.solvers == ("sgdm_seed0", "adam_default")
+    assert scores.profile[0].tolist() == [0.5, 0.5]
+    assert scores.curves["t1"]["optimizers"]["sgdm_seed0"] == [2.0, 1.0, 0.5]
+    assert scores.curves["t1"]["reference_quantiles"]["0.5"][0] == 2.0
+
+
+def test_a_contender_equal_to_a_reference_config_is_scored_beside_it():
+    same = Contender("adam_default", KIND_CONFIG, ADAM)
+    run = REFERENCE[REFERENCE["optimizer"] == "adam_default"]
+    baselines, _, _ = find_baselines(reference(), [same])
+    scores = score_run(REFERENCE, run, [same], baselines[:1], ["t1", "t2"])
+    (result,) = scores.contenders
+    assert [r.score for r in result.tasks.values()] == list(scores.baseline_scores["adam_default"].values())
+    assert result.win_rate["adam_default"] == 0.5  # all ties
+    assert result.tasks["t1"].percentile == pytest.approx(100 * (2 + 0.5) / 3)  # ties itself
