@@ -150,6 +150,21 @@ if MINI_DIR.is_dir():
     ))
 
 
+QUICK_REFERENCE_DIR = pathlib.Path(__file__).resolve().parent / "data" / "quick-reference"
+
+if QUICK_REFERENCE_DIR.is_dir():
+    # The reference curves of `taskset-bench benchmark --suite quick`, shipped like taskset-mini.
+    DATASETS.register("quick-reference", CurveDataset(
+        name="quick-reference",
+        version="1",
+        description="reference curves of the benchmark's quick suite (curves/specs/quick_reference.gin)",
+        licence="Apache-2.0 (this repository)",
+        urls=(QUICK_REFERENCE_DIR.as_uri(),),
+        layout="taskset-curves",
+        checksums="sha256 and size of every shard, from its manifest.json",
+    ))
+
+
 def get_dataset(name: str) -> CurveDataset:
     """The dataset registered as `name` (raises UnknownNameError with close matches)."""
     return DATASETS.get(name)

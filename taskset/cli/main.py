@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "taskset.cli.lists",
     "taskset.cli.eval",
     "taskset.cli.train",
+    "taskset.cli.benchmark",
 )
 
 
