@@ -20,8 +20,10 @@ import pathlib
 import platform
 from typing import Any
 
+from eval.accuracy import ACCURACY_SPLITS
 from eval.methods import ADAM_LR_RANGE, METHODS
-from eval.protocol import REPORT_SPLITS, SELECT_SPLIT, ProtocolResult
+from eval.protocol import ProtocolResult
+from eval.trials import REPORT_SPLITS, SELECT_SPLIT
 
 METHOD_LABELS = {
     "list": "learned list (first k entries)",
@@ -130,7 +132,9 @@ def markdown(result: ProtocolResult, command: str) -> str:
         f"{s.eval_every} steps on {s.eval_batches} batches per split, replica seed {s.replica}",
         f"- runs: random search x{s.random_repeats}, BO x{s.bo_seeds} (seeds 0..{s.bo_seeds - 1})",
         f"- machine: {platform.platform()}, {os.cpu_count()} CPU cores; taskset {result.package_version}",
-        f"- wall time of the protocol: {result.wall_seconds:.0f} s",
+        f"- wall time of the protocol: {result.wall_seconds:.0f} s"
+        + (f" (of which {result.accuracy_seconds:.0f} s replaying selected trials to measure accuracy)"
+           if result.has_accuracy else ""),
         "",
         f"Score of a trial: its lowest `{SELECT_SPLIT}` loss over the evaluation steps. Table: the best score "
         "after j trials (mean over a method's runs; [min, max] where it has several).",
@@ -151,9 +155,18 @@ def markdown(result: ProtocolResult, command: str) -> str:
                 cell += f" [{_fmt(m['best_valid_min'][j])}, {_fmt(m['best_valid_max'][j])}]"
             cells.append(cell)
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {m['seconds']:.0f} |")
+    held_out = [(f"{split}_at_best_mean", f"`{split}` loss") for split in REPORT_SPLITS]
+    if result.has_accuracy:
+        held_out += [(f"{split}_accuracy_mean", f"`{split}` accuracy") for split in ACCURACY_SPLITS]
+    for key, what in held_out:
+        lines += ["", f"{what} of the trial selected after j trials, at its best step (mean over runs):", "",
+                  "| method | " + " | ".join(f"j={j}" for j in range(1, s.trials + 1)) + " |",
+                  "|" + " --- |" * (s.trials + 1)]
+        lines += [f"| {method} | " + " | ".join(_fmt(v) for v in summary[method][key]) + " |"
+                  for method in METHODS if method in summary]
     lines += ["", f"Selected trial after k = {s.trials} (per run), with losses at its best step on splits no "
               "method selected on:", ""]
-    accuracy_splits = sorted({k for m in summary.values() for f in m["final"] for k in f if k.endswith("_accuracy")})
+    accuracy_splits = [f"{split}_accuracy" for split in ACCURACY_SPLITS] if result.has_accuracy else []
     header = ["method", "run", "config", SELECT_SPLIT, *[f"{split} at best" for split in REPORT_SPLITS],
               *accuracy_splits]
     lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]

@@ -161,7 +161,7 @@ class ResNet50Task(Task):
     def logits(self, params, images):
         """Class scores [B, classes] of preprocessed `images` [B, S, S, 3]."""
         x = _conv_bn_apply(params, "stem/", images, stride=2)
-        x = tf.nn.max_pool2d(tf.nn.relu(x), ksize=3, strides=2, padding="SAME")
+        x = max_pool_3x3_stride2(tf.nn.relu(x))
         for prefix, cin, width, stride in block_plan(self.config.width_multiplier):
             shortcut = x
             if prefix + "shortcut/conv/w" in params:
@@ -178,6 +178,22 @@ class ResNet50Task(Task):
         """Fraction of the batch whose top-scoring class is the label (float32 scalar)."""
         predicted = tf.argmax(self.logits(params, batch["image"]), axis=-1, output_type=tf.int32)
         return tf.reduce_mean(tf.cast(tf.equal(predicted, tf.cast(batch["label"], tf.int32)), tf.float32))
+
+
+def max_pool_3x3_stride2(x):
+    """`tf.nn.max_pool2d(x, 3, 2, "SAME")` as a max over nine strided slices.
+
+    Same values; but its gradient is made of ordinary ops, whereas MaxPoolGrad
+    has no deterministic XLA kernel, and the trainer runs XLA with op determinism.
+    """
+    height, width = x.shape[1], x.shape[2]
+    out_h, out_w = -(-height // 2), -(-width // 2)
+    pad_h, pad_w = max(2 * (out_h - 1) + 3 - height, 0), max(2 * (out_w - 1) + 3 - width, 0)
+    # SAME padding puts the odd pixel at the bottom/right; padded cells never win the max.
+    x = tf.pad(x, [[0, 0], [pad_h // 2, pad_h - pad_h // 2], [pad_w // 2, pad_w - pad_w // 2], [0, 0]],
+               constant_values=x.dtype.min)
+    windows = [x[:, i:i + 2 * out_h - 1:2, j:j + 2 * out_w - 1:2, :] for i in range(3) for j in range(3)]
+    return tf.reduce_max(tf.stack(windows), axis=0)
 
 
 def _conv_bn_apply(params: dict[str, Any], prefix: str, x, stride: int):

@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from eval import protocol
+from eval import trials
 from taskset.cli.main import main
 from tests.curves.fakes import fake_train
 
 
 @pytest.fixture
 def fast_trainer(monkeypatch):
-    monkeypatch.setattr(protocol, "_default_train", fake_train)
+    monkeypatch.setattr(trials, "_default_train", fake_train)
 
 
 def test_json_summary_and_report(fast_trainer, list_file, tmp_path, capsys):
@@ -36,9 +36,9 @@ def test_json_summary_and_report(fast_trainer, list_file, tmp_path, capsys):
 
 
 def test_table_output(fast_trainer, list_file, capsys):
-    assert main(["eval", "resnet50", "--list", str(list_file), "--trials", "2", "--steps", "10"]) == 0
+    assert main(["eval", "transformer", "--list", str(list_file), "--trials", "2", "--steps", "10"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("resnet50_tiny: best valid_inner loss after j trials")
+    assert out.startswith("transformer_tiny: best valid_inner loss after j trials")
     assert "method" in out and "adam_lr_grid" in out and "j=2" in out
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from curves.executors import ProcessExecutor
-from eval import protocol
+from eval import protocol, trials
 from eval.problems import PROBLEMS
 from eval.report import load_result, write_report
 from taskset.errors import ConfigError
@@ -62,9 +62,9 @@ def test_diverged_points_are_skipped_by_the_score():
     steps = [0, 10, 20, 30]
     curves = {"valid_inner": [2.0, 1.0, math.nan, math.inf], "valid_outer": [2.1, 1.1, 0.0, 0.0],
               "test": [2.2, 1.2, 0.0, 0.0]}
-    assert protocol.score_curve(steps, curves) == (1.0, 10, {"valid_outer": 1.1, "test": 1.2})
+    assert trials.score_curve(steps, curves) == (1.0, 10, {"valid_outer": 1.1, "test": 1.2})
     curves["valid_inner"] = [math.nan] * 4
-    best, step, at = protocol.score_curve(steps, curves)
+    best, step, at = trials.score_curve(steps, curves)
     assert best == math.inf and step == 30 and all(math.isnan(v) for v in at.values())
 
 
