@@ -55,11 +55,12 @@ import urllib.request
 import zipfile
 from typing import Callable, Sequence
 
+from taskset import paths
 from taskset.errors import ConfigError, TasksetError
 
 from curves.registry import CurveDataset, RemoteFile, dataset_files, get_dataset, list_datasets, select_files
 
-ENV_CACHE_DIR = "TASKSET_CACHE_DIR"
+ENV_CACHE_DIR = paths.ENV_CACHE_DIR
 ENV_MIRROR = "TASKSET_CURVES_MIRROR"
 PARTIAL_DIR = ".partial"
 INDEX_DIR = ".index"
@@ -152,13 +153,8 @@ class DownloadReport:
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
     """The cache directory: `cache_dir`, else $TASKSET_CACHE_DIR, else $XDG_CACHE_HOME/taskset
-    (XDG's default $XDG_CACHE_HOME is ~/.cache)."""
-    if cache_dir is not None:
-        return pathlib.Path(cache_dir).expanduser()
-    if os.environ.get(ENV_CACHE_DIR):
-        return pathlib.Path(os.environ[ENV_CACHE_DIR]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(pathlib.Path.home() / ".cache")
-    return pathlib.Path(xdg).expanduser() / "taskset"
+    (one rule for the whole package: `taskset.paths.cache_dir`)."""
+    return paths.cache_dir(cache_dir)
 
 
 def dataset_root(dataset: CurveDataset, out: str | os.PathLike | None = None,
