@@ -4,10 +4,20 @@ XLA fuses the many small ops of a small network into a few loops and removes
 TF's per-op overhead, which is where small MLPs, small conv nets and small RNNs
 spend their time on a CPU; but XLA's CPU convolutions are slower than TF's
 oneDNN kernels, so a step dominated by large convolutions runs faster without
-it. Measured on 2 CPU cores with K=10 members (config-steps/s, TF graph vs XLA):
-mlp 128x3 on mnist5k, batch 128: 132 vs 282; conv_pooling 3x32 channels on
-digits (8x8), batch 64: 214 vs 423; the same on mnist5k (28x28, first stride
-2), batch 128: 24 vs 18; LSTM LM 64 units, 32 steps, batch 32: 56 vs 120.
+it. Measured on 2 shared CPU cores, K=8 Adam members, XLA vs TF graph timed in
+alternating windows (best of 6), config-steps/s:
+
+  task (forward conv multiply-adds per batch)          XLA   graph
+  mlp 128x3 relu, mnist5k, batch 128                     453     227
+  conv_pooling 16x3 ch, mnist5k 28x28, batch 32 (6M)     536     458
+  conv_pooling 32x3 ch, digits 8x8, batch 64 (20M)       304     271
+  conv_pooling 32x3 ch, mnist5k 28x28, batch 128 (296M)   22      32
+  char_rnn_lm LSTM 64, 32 steps, batch 32                 74      79
+  char_rnn_lm LSTM 128, 64 steps, batch 32                14      12
+
+A conv step inside a `tf.cond` under XLA is a different and much larger
+slowdown (~18x); the member step therefore holds no `tf.cond` (see
+`population.member_step`).
 
 The rule, therefore: XLA unless the loss's convolutions cost more than
 `CONV_MACS_LIMIT` multiply-adds per forward pass of one batch, read from the
