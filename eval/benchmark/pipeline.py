@@ -92,7 +92,7 @@ def run_benchmark(contenders: Sequence[Contender], settings: BenchmarkSettings, 
 
     Raises:
       ConfigError: bad settings, duplicate SPECs.
-      ReferenceError: the reference lacks curves for a task or the steps.
+      MissingReferenceError: the reference lacks curves for a task or the steps.
       DataNotAvailableError: a task's data is missing.
       RunFailedError: a training job failed.
     """

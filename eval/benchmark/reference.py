@@ -23,7 +23,7 @@ COLUMNS = ("task", "family", "optimizer_family", "optimizer", "hparams", "replic
 """The reference columns the scores need (`hparam_lists.score_matrix`'s and the loss split)."""
 
 
-class ReferenceError(ConfigError):
+class MissingReferenceError(ConfigError):
     """The reference has no usable curves for the requested tasks or steps."""
 
 
@@ -45,18 +45,6 @@ class Reference:
     schedules: dict[str, tuple[int, int]]
     manifest_sha256: str | None
 
-    @property
-    def configs(self) -> tuple[str, ...]:
-        """The reference's optimizer config names, sorted."""
-        return tuple(sorted(set(self.curves["optimizer"].astype(str))))
-
-    def hparams_of(self, name: str) -> dict[str, float] | None:
-        """The hparams of reference config `name` (None when it has no curves here)."""
-        import json
-
-        rows = self.curves[self.curves["optimizer"].astype(str) == name]
-        return None if rows.empty else {k: float(v) for k, v in json.loads(rows["hparams"].iloc[0]).items()}
-
 
 def reference_tasks(reference: str | os.PathLike) -> tuple[str, ...]:
     """Every task with curves in `reference`, sorted (read from the manifest, no curve data)."""
@@ -74,7 +62,7 @@ def load_reference(reference: str | os.PathLike, tasks: Sequence[str], steps: in
       steps: the run length; None takes the one length the tasks' curves share.
 
     Raises:
-      ReferenceError: a task has no curves, none of that length, or (with
+      MissingReferenceError: a task has no curves, none of that length, or (with
         steps=None) several lengths; or a schedule is not every-k-steps from 0.
       StoreError: `reference` is neither a curve directory nor a registered name.
     """
@@ -83,13 +71,13 @@ def load_reference(reference: str | os.PathLike, tasks: Sequence[str], steps: in
     from hparam_lists import manifest_sha256
 
     path = resolve(reference)
+    where = f"the reference {os.fspath(reference)!r}"
     present = set(reference_tasks(path))
     missing = [t for t in tasks if t not in present]
     if missing:
-        raise ReferenceError(f"the reference {os.fspath(reference)!r} has no curves for task(s) {missing!r} (it has "
-                             f"{len(present)} tasks, e.g. {sorted(present)[:4]!r}); benchmark tasks it holds, or "
-                             "pass --reference DIR made by `taskset-bench curves generate SPEC --out DIR` for "
-                             "these tasks")
+        raise MissingReferenceError(f"{where} has no curves for task(s) {missing!r} (it has {len(present)} tasks, "
+                                    f"e.g. {sorted(present)[:4]!r}); benchmark tasks it holds, or pass --reference "
+                                    "DIR made by `taskset-bench curves generate SPEC --out DIR` for these tasks")
     frame = curves.read(path, tasks=list(tasks), columns=list(COLUMNS))
     lengths = np.array([int(s[-1]) if len(s) else -1 for s in frame["steps"]])
     schedules = {}
@@ -98,26 +86,27 @@ def load_reference(reference: str | os.PathLike, tasks: Sequence[str], steps: in
         rows = (frame["task"].astype(str) == task).to_numpy()
         available = sorted(set(lengths[rows].tolist()))
         if steps is None and len(available) > 1:
-            raise ReferenceError(f"the reference {os.fspath(reference)!r} has curves of {available!r} steps for "
-                                 f"{task}; choose one with --steps")
+            raise MissingReferenceError(f"{where} has curves of {available!r} steps for {task}; choose one with "
+                                        "--steps")
         length = available[0] if steps is None else steps
         if length not in available:
-            raise ReferenceError(f"the reference {os.fspath(reference)!r} has no {length}-step curves for {task} "
-                                 f"(it has {available!r} steps); run with --steps {available[-1]}, or make a "
-                                 f"{length}-step reference with `taskset-bench curves generate` (sweep.steps = "
-                                 f"{length}) and pass it with --reference DIR")
-        rows &= lengths == length
-        schedules[task] = (length, _eval_every(frame["steps"].iloc[np.flatnonzero(rows)[0]], task, reference))
+            raise MissingReferenceError(f"{where} has no {length}-step curves for {task} (it has {available!r} "
+                                        f"steps); run with --steps {available[-1]}, or make a {length}-step "
+                                        "reference with `taskset-bench curves generate` (sweep.steps = "
+                                        f"{length}) and pass it with --reference DIR")
+        rows = rows & (lengths == length)
+        schedules[task] = (length, _eval_every(frame["steps"].iloc[np.flatnonzero(rows)[0]], task, where))
         keep |= rows
     chosen = frame[keep].reset_index(drop=True)
     return Reference(name=os.fspath(reference), path=path, curves=chosen, schedules=schedules,
                      manifest_sha256=manifest_sha256(path))
 
 
-def _eval_every(steps: Any, task: str, reference: str | os.PathLike) -> int:
+def _eval_every(steps: Any, task: str, where: str) -> int:
+    """The evaluation interval of a reference schedule, which must be 0, k, 2k, ..., steps."""
     steps = np.asarray(steps, dtype=np.int64)
     every = int(steps[1] - steps[0]) if len(steps) > 1 else int(steps[-1])
     if every < 1 or steps[0] != 0 or not np.array_equal(steps, np.arange(0, steps[-1] + 1, every)):
-        raise ReferenceError(f"the reference {os.fspath(reference)!r} evaluates {task} at steps {steps.tolist()!r}, "
-                             "not every k steps from 0; the benchmark needs the trainer's schedule")
+        raise MissingReferenceError(f"{where} evaluates {task} at steps {steps.tolist()!r}, not every k steps from "
+                                    "0; the benchmark trains on the trainer's schedule")
     return every

@@ -19,7 +19,7 @@
   what the numbers mean is in `eval.benchmark.scoring`;
 - `profile.png`: the performance profile of the contenders and baselines;
 - `scores.png`: per task, every reference config's normalised score and the contenders' and baselines';
-- `curves.png`: per task, the validation curves against the reference's 10-90% band and median;
+- `curves.png`: per task, the validation curves against the reference's pointwise 10-90% band and median;
 - `report.md`: the command, the setup, the aggregate and per-task tables, the plots and notes.
 """
 
@@ -40,7 +40,6 @@ from eval.benchmark.results import QUANTILES, RESULT_FORMAT, RESULT_VERSION, SPL
 
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"
-PLOTS = ("profile.png", "scores.png", "curves.png")
 
 
 def summary_json(result: BenchmarkResult, command: str = "") -> dict[str, Any]:
@@ -128,11 +127,11 @@ def plot_scores(summary: dict[str, Any], path: pathlib.Path) -> None:
         ax.scatter(values, [i] * len(values), s=12, color="0.7", zorder=1,
                    label="reference configs" if i == 0 else None)
     solvers = [(o["spec"], {t: r["score"] for t, r in o["tasks"].items()}) for o in summary["optimizers"]]
-    solvers += [(b["label"], b["scores"]) for b in summary["baselines"].values()]
+    solvers += [(b["label"], b["scores"]) for b in summary["baselines"].values() if b["label"] not in dict(solvers)]
     markers = "oDs^vP*X"
     for k, (name, by_task) in enumerate(solvers):
         offset = (k - (len(solvers) - 1) / 2) * 0.12
-        ax.scatter([by_task[t] if by_task[t] is not None else np.nan for t in tasks],
+        ax.scatter(_floats([by_task[t] for t in tasks]),
                    [i + offset for i in range(len(tasks))], marker=markers[k % len(markers)], s=40, zorder=2,
                    label=name)
     ax.set_yticks(range(len(tasks)))
@@ -148,7 +147,7 @@ def plot_scores(summary: dict[str, Any], path: pathlib.Path) -> None:
 
 
 def plot_curves(summary: dict[str, Any], path: pathlib.Path) -> None:
-    """One panel per task: the reference's 10-90% band and median, and each solver's curve."""
+    """One panel per task: the reference configs' pointwise 10-90% band and median, and each solver's curve."""
     plt = _pyplot()
     tasks = summary["tasks"]
     columns = min(len(tasks), 3)
@@ -158,11 +157,11 @@ def plot_curves(summary: dict[str, Any], path: pathlib.Path) -> None:
     for ax, task in zip(axes.flat, tasks):
         data = summary["curves"][task]
         steps = data["steps"]
-        q = {k: np.array([np.nan if v is None else v for v in data["reference_quantiles"][k]]) for k in (low, mid, high)}
+        q = {k: _floats(data["reference_quantiles"][k]) for k in (low, mid, high)}
         ax.fill_between(steps, q[low], q[high], color="0.85", label="reference 10-90%")
-        ax.plot(steps, q[mid], color="0.4", lw=1, ls="--", label="reference median")
+        ax.plot(steps, q[mid], color="0.4", lw=1, ls="--", label="reference median (pointwise)")
         for name, values in data["optimizers"].items():
-            ax.plot(steps, [np.nan if v is None else v for v in values], lw=1.4, label=name)
+            ax.plot(steps, _floats(values), lw=1.4, label=name)
         finite = np.concatenate([q[low], q[high]])
         if np.isfinite(finite).any() and np.nanmin(finite) > 0 and np.nanmax(finite) / np.nanmin(finite) > 30:
             ax.set_yscale("log")
@@ -180,8 +179,15 @@ def plot_curves(summary: dict[str, Any], path: pathlib.Path) -> None:
     plt.close(fig)
 
 
-def _fmt(value, digits: int = 3) -> str:
-    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
+def _floats(values) -> np.ndarray:
+    """JSON numbers (None for NaN) as a float array."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _fmt(value, digits: int = 3, style: str = "f") -> str:
+    """`value` with `digits` decimals ("f") or significant digits ("g"); "-" for None and NaN."""
+    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) \
+        else f"{value:.{digits}{style}}"
 
 
 def markdown(summary: dict[str, Any], result: BenchmarkResult) -> str:
@@ -209,7 +215,10 @@ def markdown(summary: dict[str, Any], result: BenchmarkResult) -> str:
         "50 = the median reference config, 100 = better than all.",
         "- **win rate**: share of tasks with a lower score than the baseline, ties half.",
         "- **time to target**: first evaluation step at which the loss reaches the final loss of the reference's "
-        "median config (lower median).", "",
+        "median config (lower median).",
+        f"- **performance profile**: for each solver, the fraction of tasks on which its (score + "
+        f"{summary['profile']['epsilon']:g}) is within a factor tau of the best solver's (Dolan & More 2002); "
+        "higher and further left is better.", "",
         "## Summary", "",
         "| optimizer | mean score | CI | mean score (curve mean) | mean percentile | "
         + " | ".join(f"win rate vs {b['label']}" for b in baselines.values()) + " | tasks reaching target |",
@@ -237,8 +246,8 @@ def markdown(summary: dict[str, Any], result: BenchmarkResult) -> str:
             diverged = f" ({r['diverged']} diverged)" if r["diverged"] else ""
             time = "never" if r["time_to_target"] is None and r["target"] is not None else \
                 ("-" if r["time_to_target"] is None else str(r["time_to_target"]))
-            lines.append(f"| {task} | {_fmt(r['score'])} | {_fmt(r['score_mean'])} | {_fmt(r['final_loss'], 4)}"
-                         f"{diverged} | {_fmt(r['percentile'], 1)} | {_fmt(r['target'], 4)} | {time} | "
+            lines.append(f"| {task} | {_fmt(r['score'])} | {_fmt(r['score_mean'])} | {_fmt(r['final_loss'], 4, 'g')}"
+                         f"{diverged} | {_fmt(r['percentile'], 1)} | {_fmt(r['target'], 4, 'g')} | {time} | "
                          + " | ".join(_fmt(b["scores"][task]) for b in baselines.values()) + " |")
         lines.append("")
     lines += ["![scores per task](scores.png)", "", "![validation curves](curves.png)", ""]

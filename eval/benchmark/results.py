@@ -183,8 +183,10 @@ def score_run(reference_curves, run_curves, contenders: Sequence[Contender], bas
             mean_percentile=float(np.mean([r.percentile for r in per_task.values()])),
             win_rate={b.key: scoring.win_rate(scores, baseline_scores[b.key]) for b in baselines},
             reached_target=sum(r.time_to_target is not None for r in per_task.values())))
-    solvers = tuple(c.spec for c in contenders) + tuple(b.label for b in baselines)
-    solver_columns = [column(RUN_PREFIX + c.spec) for c in contenders] + [column(b.column) for b in baselines]
+    # A baseline that is also a contender (e.g. `adam_default`) appears once, as the contender.
+    extra = [b for b in baselines if b.label not in {c.spec for c in contenders}]
+    solvers = tuple(c.spec for c in contenders) + tuple(b.label for b in extra)
+    solver_columns = [column(RUN_PREFIX + c.spec) for c in contenders] + [column(b.column) for b in extra]
     taus = scoring.profile_taus()
     ref_means = final_scores[:, ref_columns].mean(axis=0)
     best = int(np.argmin(ref_means))
@@ -195,7 +197,7 @@ def score_run(reference_curves, run_curves, contenders: Sequence[Contender], bas
         reference_scores={task: final_scores[i, ref_columns].tolist() for i, task in enumerate(tasks)},
         best_reference=(reference_configs[best], float(ref_means[best])),
         solvers=solvers, taus=taus, profile=scoring.performance_profile(final_scores[:, solver_columns], taus),
-        curves=_curves(reference_curves, run, tasks, contenders, baselines))
+        curves=_curves(reference_curves, run, tasks, contenders, extra))
 
 
 def _plain(frame):
@@ -216,7 +218,7 @@ def _run_curve(run, task: str, name: str) -> tuple[np.ndarray, np.ndarray, int]:
 
 def _curves(reference, run, tasks: Sequence[str], contenders: Sequence[Contender],
             baselines: Sequence[Baseline]) -> dict[str, dict[str, Any]]:
-    """Per task: steps, pointwise reference quantiles over configs, and each solver's mean curve."""
+    """Per task: steps, pointwise reference quantiles over configs, and each solver's replica-mean curve."""
     out = {}
     for task in tasks:
         ref_rows = reference[reference["task"].astype(str) == task]
