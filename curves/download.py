@@ -335,12 +335,10 @@ def _validator(dataset: CurveDataset, remote: RemoteFile) -> Callable[[pathlib.P
 
 def _finish(dataset: CurveDataset, root: pathlib.Path, index: bytes) -> None:
     """Writes the visible index: TaskSet's task list, or a manifest of the shards now present."""
-    from curves.manifest import write_atomically
-
     if dataset.layout == "taskset-npz":
         target = root / dataset.index_file
         if not target.exists():
-            write_atomically(target, index)
+            paths.atomic_write_bytes(target, index)
         return
     import json
 
@@ -349,7 +347,7 @@ def _finish(dataset: CurveDataset, root: pathlib.Path, index: bytes) -> None:
     present_tasks = {entry["task"] for entry in shards.values()}
     failed = {key: entry for key, entry in manifest.get("failed", {}).items() if entry.get("task") in present_tasks}
     text = json.dumps({**manifest, "shards": shards, "failed": failed}, indent=1, sort_keys=True) + "\n"
-    write_atomically(root / dataset.index_file, text.encode())
+    paths.atomic_write_bytes(root / dataset.index_file, text.encode())
 
 
 def fetch_file(urls: Sequence[str], dest: pathlib.Path, *, partial: pathlib.Path, sha256: str | None = None,

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pathlib
-import tempfile
 from typing import Any
+
+from taskset.paths import atomic_write_bytes
 
 from curves.errors import SchemaMismatchError, StoreError
 from curves.schema import SCHEMA_VERSION
@@ -76,33 +76,6 @@ def load_manifest(root: pathlib.Path) -> Manifest | None:
 def save_manifest(root: pathlib.Path, manifest: Manifest) -> None:
     """Writes the manifest atomically (temp file, fsync, rename, fsync of the directory)."""
     text = json.dumps(manifest.to_json(), indent=1, sort_keys=True) + "\n"
-    write_atomically(manifest_path(root), text.encode())
+    atomic_write_bytes(manifest_path(root), text.encode())
 
 
-def write_atomically(path: pathlib.Path, data: bytes) -> None:
-    """Replaces `path` by `data` so that readers see the old or the new file, never a mix."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_directory(path.parent)
-
-
-def fsync_directory(path: pathlib.Path) -> None:
-    """Makes a rename in `path` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # Some filesystems (e.g. some network mounts) refuse fsync on directories.
-    finally:
-        os.close(fd)

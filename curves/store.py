@@ -35,7 +35,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curves.errors import CorruptShardError, StoreError
-from curves.manifest import Manifest, fsync_directory, load_manifest, save_manifest
+from taskset.paths import fsync_directory
+
+from curves.manifest import Manifest, load_manifest, save_manifest
 from curves.schema import DICTIONARY_LEAVES, FLOAT_LEAVES, HP_PREFIX, check_schema, job_meta
 
 SHARD_DIR = "shards"

@@ -9,40 +9,23 @@ for process and Dask workers.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pathlib
 import signal
 import time
 import zlib
-from typing import Any
 
 import numpy as np
 
 from taskset.optimizers import OptimizerConfig
+from taskset.training.curve import Curve
 
 # Trainers that misbehave once look for this file (set through the environment,
 # so that spawned and Dask workers see it too).
 MARKER_ENV = "TASKSET_TEST_MARKER"
 
 
-@dataclasses.dataclass(frozen=True)
-class FakeCurve:
-    task: str
-    task_config: dict[str, Any]
-    optimizer: OptimizerConfig
-    replica_seed: int
-    steps: np.ndarray
-    train: np.ndarray
-    valid_inner: np.ndarray
-    valid_outer: np.ndarray
-    test: np.ndarray
-    status: str
-    diverged_step: int | None
-    seconds_per_step: float
-
-
-def fake_curve(task, config: OptimizerConfig, steps: int, eval_every: int, replica_seed: int) -> FakeCurve:
+def fake_curve(task, config: OptimizerConfig, steps: int, eval_every: int, replica_seed: int) -> Curve:
     seed = zlib.crc32(f"{task.name}/{config.name}/{replica_seed}".encode())
     rng = np.random.default_rng(seed)
     xs = np.arange(0, steps + 1, eval_every, dtype=np.int64)
@@ -52,8 +35,8 @@ def fake_curve(task, config: OptimizerConfig, steps: int, eval_every: int, repli
                for m in ("train", "valid_inner", "valid_outer", "test")}
     # A large learning rate diverges on replica 1 only: a config that fails on some seeds.
     diverged = config.hparams.get("lr", 0.0) > 0.1 and replica_seed == 1
-    return FakeCurve(task=task.name, task_config=task.config_dict, optimizer=config, replica_seed=replica_seed,
-                     steps=xs, status="diverged" if diverged else "ok",
+    return Curve(task=task.name, task_config=task.config_dict, optimizer=config, replica_seed=replica_seed,
+                 init_seed=replica_seed, steps=xs, status="diverged" if diverged else "ok",
                      diverged_step=int(xs[len(xs) // 2]) if diverged else None,
                      seconds_per_step=1e-3, **metrics)
 

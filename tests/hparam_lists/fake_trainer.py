@@ -9,29 +9,12 @@ executor can pickle it.
 
 from __future__ import annotations
 
-import dataclasses
 import zlib
-from typing import Any
 
 import numpy as np
 
 from taskset.optimizers import OptimizerConfig
-
-
-@dataclasses.dataclass(frozen=True)
-class Curve:
-    task: str
-    task_config: dict[str, Any]
-    optimizer: OptimizerConfig
-    replica_seed: int
-    steps: np.ndarray
-    train: np.ndarray
-    valid_inner: np.ndarray
-    valid_outer: np.ndarray
-    test: np.ndarray
-    status: str
-    diverged_step: int | None
-    seconds_per_step: float
+from taskset.training.curve import Curve
 
 
 def _curve(task, config: OptimizerConfig, steps: int, eval_every: int, replica_seed: int) -> Curve:
@@ -47,7 +30,7 @@ def _curve(task, config: OptimizerConfig, steps: int, eval_every: int, replica_s
     if diverged:
         for values in metrics.values():
             values[len(xs) // 2:] = np.nan
-    return Curve(task.name, task.config_dict, config, replica_seed, xs, status="diverged" if diverged else "ok",
+    return Curve(task.name, task.config_dict, config, replica_seed, replica_seed, xs, status="diverged" if diverged else "ok",
                  diverged_step=int(xs[len(xs) // 2]) if diverged else None, seconds_per_step=1e-3, **metrics)
 
 
