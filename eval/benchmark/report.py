@@ -113,7 +113,7 @@ def plot_profile(summary: dict[str, Any], path: pathlib.Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -121,7 +121,7 @@ def plot_scores(summary: dict[str, Any], path: pathlib.Path) -> None:
     """Per task: reference configs' normalised scores (grey) and each solver's (coloured markers)."""
     plt = _pyplot()
     tasks = summary["tasks"]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(tasks) + 1.6))
+    fig, ax = plt.subplots(figsize=(9.0, 0.45 * len(tasks) + 1.6))
     for i, task in enumerate(tasks):
         values = [v for v in summary["reference_scores"][task] if v is not None]
         ax.scatter(values, [i] * len(values), s=12, color="0.7", zorder=1,
@@ -142,7 +142,7 @@ def plot_scores(summary: dict[str, Any], path: pathlib.Path) -> None:
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -175,7 +175,7 @@ def plot_curves(summary: dict[str, Any], path: pathlib.Path) -> None:
     fig.supxlabel("step", fontsize=8)
     fig.supylabel(f"{summary['split']} loss", fontsize=8)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -34,6 +34,11 @@ BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
 PROFILE_EPSILON = 0.01
 """The shift of scores in the performance ratio (see `performance_ratios`)."""
+TIE_RTOL = 1e-6
+"""Losses (and scores) this close count as ties in `percentile` and `win_rate`. Losses are
+float32 (relative rounding ~6e-8), and a rerun of a reference config can differ from its
+reference curve by such rounding (measured: 5e-8 for adam_default on the quick suite's conv
+net), which must not decide a win."""
 
 
 def _as_keys(losses) -> np.ndarray:
@@ -45,8 +50,9 @@ def _as_keys(losses) -> np.ndarray:
 def percentile(loss: float, reference_losses: Sequence[float]) -> float:
     """The share (%) of reference configs the optimizer beats on final loss, ties counting half.
 
-    A non-finite loss (NaN: diverged, or no finite value) counts as worse than
-    every finite loss, and equal to another non-finite one: an optimizer that
+    Losses within a relative `TIE_RTOL` of each other are ties. A non-finite
+    loss (NaN: diverged, or no finite value) counts as worse than every finite
+    loss, and equal to another non-finite one: an optimizer that
     diverges where a third of the reference configs also diverge gets
     0.5 * 33% = 16.7%. 100 means better than every reference config, 50 the
     median.
@@ -62,8 +68,9 @@ def percentile(loss: float, reference_losses: Sequence[float]) -> float:
     if reference.size == 0:
         return math.nan
     key = _as_keys([loss])[0]
-    beaten = np.count_nonzero(reference > key)
-    ties = np.count_nonzero(reference == key)
+    tie = (reference == key) | np.isclose(reference, key, rtol=TIE_RTOL, atol=0.0)
+    beaten = np.count_nonzero((reference > key) & ~tie)
+    ties = np.count_nonzero(tie)
     return float(100.0 * (beaten + 0.5 * ties) / reference.size)
 
 
@@ -123,15 +130,17 @@ def bootstrap_ci(values: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES, 
 def win_rate(scores: Sequence[float], baseline_scores: Sequence[float]) -> float:
     """The share of tasks where `scores` is lower (better) than the baseline's, ties counting half.
 
-    Tasks where either score is NaN are left out; NaN when none is left.
+    Scores within `TIE_RTOL` of each other (absolute: scores lie in [0, 1]) are
+    ties. Tasks where either score is NaN are left out; NaN when none is left.
     """
     scores = np.asarray(scores, dtype=np.float64)
     baseline = np.asarray(baseline_scores, dtype=np.float64)
     both = np.isfinite(scores) & np.isfinite(baseline)
     if not both.any():
         return math.nan
-    wins = np.count_nonzero(scores[both] < baseline[both])
-    ties = np.count_nonzero(scores[both] == baseline[both])
+    tie = np.abs(scores[both] - baseline[both]) <= TIE_RTOL
+    wins = np.count_nonzero((scores[both] < baseline[both]) & ~tie)
+    ties = np.count_nonzero(tie)
     return float((wins + 0.5 * ties) / np.count_nonzero(both))
 
 

@@ -22,6 +22,8 @@ NAN = float("nan")
     (3.0, [1.0, NAN, 3.0, math.inf], 62.5),        # diverged configs are worse than any finite loss
     (NAN, [1.0, NAN, 3.0, NAN], 25.0),             # a failure ties the failures: 0.5 * 2 / 4
     (NAN, [1.0, 2.0], 0.0),
+    (2.0 * (1 + 5e-8), [1.0, 2.0, 3.0, 4.0], 62.5),  # float32 rounding of a rerun is a tie
+    (2.0 * (1 + 1e-5), [1.0, 2.0, 3.0, 4.0], 50.0),
 ])
 def test_percentile(loss, reference, expected):
     assert scoring.percentile(loss, reference) == pytest.approx(expected)
@@ -88,6 +90,7 @@ def test_bootstrap_edge_cases():
 def test_win_rate():
     assert scoring.win_rate([0.1, 0.5, 0.3], [0.2, 0.4, 0.3]) == pytest.approx(0.5)  # win, loss, tie
     assert scoring.win_rate([0.1, NAN], [0.2, 0.1]) == 1.0  # NaN tasks are left out
+    assert scoring.win_rate([0.47314797], [0.47314792]) == 0.5  # rounding noise is a tie
     assert math.isnan(scoring.win_rate([NAN], [0.1]))
 
 
