@@ -15,8 +15,8 @@ Measured on 2 shared CPU cores, K=8 Adam members, timed in alternating windows
 (best of 5), config-steps/s, members (XLA) vs vectorized (TF graph): MLP 128x3
 on mnist5k 1145 vs 529, conv net on digits 587 vs 185, LSTM LM 218 vs 111 (the
 reference tasks of `benchmarks/trainer_throughput.py`). Vectorized under XLA
-was worse still: the MLP step had not compiled after 10 minutes (XLA constant
-folding). The member steps run concurrently on TF's inter-op threads, and XLA
+was worse still: compiling the MLP's K=10 step took about 10 minutes (XLA's
+constant folding). The member steps run concurrently on TF's inter-op threads, and XLA
 compiles a family's step once, whatever K is. This layout also makes every
 member's numbers independent of the population it is trained in: the same
 compiled function runs on the same inputs, so a config's curve does not change
