@@ -102,7 +102,8 @@ def _run(population: Population, init_params, schedule: np.ndarray, eval_batches
 
     The step-0 evaluation sets each member's divergence limit. A warm-up call of
     one step (whose result is dropped) compiles the training loop, so the timed
-    calls measure training alone.
+    calls measure training alone. Once every member has diverged the rest of
+    the schedule is skipped (its values are NaN anyway).
     """
     states = population.initial_states(init_params)
     first = population.evaluate(states, 0, eval_batches).numpy()
@@ -111,7 +112,8 @@ def _run(population: Population, init_params, schedule: np.ndarray, eval_batches
     states = _mark_diverged(states, first[0], limits, 0)
     values = np.full((len(schedule), len(SPLITS), population.size), np.nan, np.float32)
     values[0] = first
-    population.train(states, 0, 1)
+    if any(bool(s.alive) for s in states):
+        population.train(states, 0, 1)
     elapsed, trained = 0.0, 0
     for e in range(1, len(schedule)):
         if not any(bool(s.alive) for s in states):
