@@ -14,6 +14,9 @@ All replayed trials form one population, trained segment by segment to the
 next best step, where the members that stop there are measured: accuracy is
 the mean over the `eval_batches` evaluation batches the trainer drew at that
 step (`taskset.training.schedule.eval_batch_seed`), on `valid_outer` and `test`.
+The replay also evaluates the losses there with the population's own compiled
+evaluation, so the caller can check that the replay reproduced the trial
+(`Measurement.valid_inner` must equal the curve's value at that step).
 Cost: one population run up to the largest best step, one compilation.
 """
 
@@ -24,6 +27,7 @@ import hashlib
 from typing import Any
 
 from taskset import config as config_lib
+from taskset.datasets.base import SPLITS
 from taskset.lazy import tf
 from taskset.optimizers import OptimizerConfig
 
@@ -61,8 +65,16 @@ class AccuracyJob:
         return hashlib.sha256(config_lib.to_json(self.to_json()).encode()).hexdigest()
 
 
-def run_accuracy_job(job: AccuracyJob) -> list[dict[str, float]]:
-    """Split -> accuracy for each member of `job`, in order (what a worker runs)."""
+@dataclasses.dataclass(frozen=True)
+class Measurement:
+    """One replayed trial at its stop step: split -> accuracy, and its `valid_inner` loss there."""
+
+    accuracy: dict[str, float]
+    valid_inner: float
+
+
+def run_accuracy_job(job: AccuracyJob) -> list[Measurement]:
+    """A `Measurement` for each member of `job`, in order (what a worker runs)."""
     from eval.problems import task_from_config
     from taskset.optimizers import get_rule
     from taskset.training.compile_rule import use_xla
@@ -85,14 +97,17 @@ def run_accuracy_job(job: AccuracyJob) -> list[dict[str, float]]:
             total += task.accuracy(params, batch)
         return total / job.eval_batches
 
-    out: list[dict[str, float]] = [{} for _ in job.optimizers]
+    out: list[Measurement | None] = [None] * len(job.optimizers)
     done = 0
     for stop in sorted(set(job.stops)):
         if stop > done:
             states = population.train(states, done, stop - done)
             done = stop
+        losses = population.evaluate(states, stop, job.eval_batches).numpy()
         for k, member_stop in enumerate(job.stops):
             if member_stop == stop:
                 step = tf.constant(stop, tf.int64)
-                out[k] = {split: float(mean_accuracy(states[k].params, split, step)) for split in ACCURACY_SPLITS}
+                out[k] = Measurement({split: float(mean_accuracy(states[k].params, split, step))
+                                      for split in ACCURACY_SPLITS},
+                                     float(losses[SPLITS.index("valid_inner"), k]))
     return out

@@ -322,8 +322,13 @@ def _with_accuracy(runs: list[MethodRun], task, settings: ProtocolSettings, run)
                       optimizers=tuple(needed[s].optimizer for s in slots),
                       stops=tuple(needed[s].best_step for s in slots), total_steps=settings.steps,
                       eval_batches=settings.eval_batches, replica=settings.replica)
-    ((_, values),) = list(run(run_accuracy_job, [job]))
-    accuracy = dict(zip(slots, values))
+    ((_, measurements),) = list(run(run_accuracy_job, [job]))
+    for slot, measured in zip(slots, measurements):
+        if not math.isclose(measured.valid_inner, needed[slot].best_valid, rel_tol=1e-5):
+            raise RuntimeError(f"replaying {needed[slot].optimizer.name!r} to step {needed[slot].best_step} gave "
+                               f"valid_inner loss {measured.valid_inner!r}, but training gave "
+                               f"{needed[slot].best_valid!r}: the replay does not reproduce the trainer")
+    accuracy = {slot: measured.accuracy for slot, measured in zip(slots, measurements)}
     return [MethodRun(r.method, r.run, tuple(dataclasses.replace(t, accuracy=accuracy[(r.method, r.run, t.index)])
                                              if (r.method, r.run, t.index) in accuracy else t for t in r.trials))
             for r in runs]

@@ -42,7 +42,8 @@ def add_commands(sub) -> None:
     p.add_argument("--bo-seeds", type=int, default=1, metavar="S", help="independent BO runs (default 1)")
     p.add_argument("--replica", type=int, default=0, help="replica seed: initialisation and data order (default 0)")
     p.add_argument("--population", type=int, metavar="P",
-                   help="most configs trained together in one run (default: all of a method's k)")
+                   help="most configs per trainer call (default: all list, random and grid configs in one; "
+                        "smaller spreads them over --workers)")
     p.add_argument("--workers", type=int, default=0,
                    help="local worker processes, or Dask LocalCluster workers (default 0: this process)")
     p.add_argument("--dask", action="store_true", help="run on a Dask LocalCluster on 127.0.0.1")
