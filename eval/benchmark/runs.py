@@ -148,6 +148,6 @@ def train_contenders(task, optimizer_configs: Sequence[OptimizerConfig], steps: 
     made_kind, rule, _ = call_factory(target)
     if made_kind != kind:
         raise SpecError(f"--optimizer {target!r} returned a {made_kind} in the worker but a {kind} when resolved")
-    with _REGISTRY_LOCK, FAMILIES.temporary(config.family, _BoundFamily(config.family, UpdateRule(rule.init,
-                                                                                                  rule.update))):
+    family = _BoundFamily(config.family, UpdateRule(rule.init, rule.update))
+    with _REGISTRY_LOCK, FAMILIES.temporary(config.family, family):
         return train(task, configs, steps, eval_every, replica_seed=replica_seed, eval_batches=eval_batches)

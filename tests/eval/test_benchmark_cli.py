@@ -144,14 +144,17 @@ def test_two_task_benchmark_with_builtin_rule_and_keras_optimizers(capsys, tmp_p
 
 
 @pytest.mark.slow
-def test_quick_suite_end_to_end(capsys, tmp_path):
-    code, out, err = run_cli(capsys, "--optimizer", "nadamw_seed0", "--workers", "2", "--json")
+def test_quick_suite_end_to_end(capsys):
+    code, out, err = run_cli(capsys, "--optimizer", "adam_default", "--workers", "2", "--json")
     assert code == 0, err
     summary = json.loads(out)
     assert summary["tasks"] == list(QUICK_TASKS)
     (result,) = summary["optimizers"]
-    # nadamw_seed0 is a reference config: rerun, it reproduces its reference scores.
-    column = summary["reference"]["config_names"].index("nadamw_seed0")
+    # adam_default is a reference config with stable trajectories: rerun, it reproduces its
+    # reference curves up to float32 rounding and ties itself on every task.
+    reference = summary["baselines"]["adam_default"]
+    assert reference["source"] == "reference"
     for task, r in result["tasks"].items():
-        assert r["score"] == pytest.approx(summary["reference_scores"][task][column], abs=1e-3), task
-    assert 0 <= result["win_rate"]["adam_default"] <= 1
+        assert r["score"] == pytest.approx(reference["scores"][task], abs=1e-4), task
+    assert result["win_rate"]["adam_default"] == 0.5
+    assert result["tasks_reaching_target"] >= 8
