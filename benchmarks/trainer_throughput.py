@@ -18,12 +18,14 @@ matmul measured in the same run. Targets: MLP >= 8x Keras and >= 50% of peak;
 conv and RNN >= 2x Keras. The CPU may be shared, so the variants of a task
 (and the peak matmul) are timed in alternating windows, `--repeats` rounds,
 and each reports its best window: a ratio compares windows taken under the
-same load; the peak is the best of 512, 1024 and 2048-wide matmuls timed the
-same way. The trainer's variants run with op determinism enabled, as `train`
-does; Keras runs in a child process without it (measured: determinism slows
-Keras fit by 10-20% here), timed by the same alternation. `--compare-xla` also
-times (c) with the member step XLA-compiled and not, the evidence behind
-`taskset.training.compile_rule`.
+same load. Every window does the same work, K x `--steps` config-steps (the
+peak's windows: the same FLOPs as the MLP's), so that none is favoured by
+being short enough to fit between other processes' bursts; the peak is the
+best of 512, 1024 and 2048-wide matmuls. The trainer's variants run with op
+determinism enabled, as `train` does; Keras runs in a child process without
+it (measured: determinism slows Keras fit by 10-20% here), timed by the same
+alternation. `--compare-xla` also times (c) with the member step XLA-compiled
+and not, the evidence behind `taskset.training.compile_rule`.
 
   python benchmarks/trainer_throughput.py [--quick] [--members 16] [--steps 200] [--repeats 3]
       [--tasks mlp,conv,rnn] [--compare-xla]
@@ -77,14 +79,14 @@ def alternate(windows: dict[str, Window], repeats: int) -> dict[str, float]:
     return {name: window.best for name, window in windows.items()}
 
 
-def matmul_window(n: int) -> Window:
-    """FLOP/s of a square float32 matmul of size n."""
+def matmul_window(n: int, flops: float) -> Window:
+    """FLOP/s of square float32 matmuls of size n, about `flops` FLOPs per window."""
     import tensorflow as tf
 
     a, b = tf.random.normal([n, n], seed=1), tf.random.normal([n, n], seed=2)
     matmul = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
     matmul(a, b).numpy()
-    calls = max(2, int(4e9 / (2 * n ** 3)))
+    calls = max(2, round(flops / (2 * n ** 3)))
 
     def run():
         for _ in range(calls):
@@ -229,7 +231,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="trainer_throughput", description="config-steps/s of the trainer")
     parser.add_argument("--quick", action="store_true", help="fewer steps, members and repeats")
     parser.add_argument("--members", type=int, default=16, help="K, configs trained together (default 16)")
-    parser.add_argument("--steps", type=int, default=200, help="steps per timed window (default 200)")
+    parser.add_argument("--steps", type=int, default=200,
+                        help="trainer steps per timed window; every window does K x this many config-steps "
+                             "(default 200)")
     parser.add_argument("--repeats", type=int, default=3, help="timed windows; the best counts (default 3)")
     parser.add_argument("--tasks", default="mlp,conv,rnn", help="comma-separated subset of mlp,conv,rnn")
     parser.add_argument("--compare-xla", action="store_true", help="also time (c) with and without XLA")
@@ -252,7 +256,8 @@ def main() -> None:
             print(f"{key}: skipped, dataset {config['dataset']!r} is not available")
             continue
         tasks[key] = task
-    print(f"K={args.members} members, {args.steps} steps per window, best of {args.repeats} alternating rounds, "
+    work = args.members * args.steps
+    print(f"K={args.members} members, {work} config-steps per window, best of {args.repeats} alternating rounds, "
           f"{os.cpu_count()} CPUs")
     tf.config.experimental.enable_op_determinism()
     configs = adam_configs(args.members)
@@ -260,11 +265,12 @@ def main() -> None:
           "   config-steps per second")
     for key, task in tasks.items():
         xla = use_xla(task)
-        windows = {"keras": ChildWindow(task.config_dict, args.steps),
-                   "single": population_window(task, configs[:1], args.steps, xla, per_call=1),
+        windows = {"keras": ChildWindow(task.config_dict, work),
+                   "single": population_window(task, configs[:1], work, xla, per_call=1),
                    "trainer": population_window(task, configs, args.steps, xla, per_call=args.steps)}
         if key == "mlp":
-            windows.update({f"peak{n}": matmul_window(n) for n in PEAK_SIZES})
+            flops = mlp_flops_per_step(task.config_dict, int(np.prod(task.input_shape)), task.num_classes)
+            windows.update({f"peak{n}": matmul_window(n, flops * work) for n in PEAK_SIZES})
         if args.compare_xla:
             windows["other"] = population_window(task, configs, args.steps, not xla, per_call=args.steps)
         rate = alternate(windows, args.repeats)
@@ -275,7 +281,6 @@ def main() -> None:
               f"{ratio:6.2f} {rate['trainer'] / rate['single']:6.2f}   "
               f"({verdict} the {TARGETS[key]:g}x Keras target)")
         if key == "mlp":
-            flops = mlp_flops_per_step(task.config_dict, int(np.prod(task.input_shape)), task.num_classes)
             achieved = flops * rate["trainer"]
             peak = max(rate[f"peak{n}"] for n in PEAK_SIZES)
             fraction = achieved / peak
