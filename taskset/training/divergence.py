@@ -12,6 +12,8 @@ are exactly what they would have been without it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from taskset.lazy import tf
@@ -21,14 +23,21 @@ DIVERGENCE_FACTOR = 1e6
 
 
 def divergence_limit(initial_loss: float) -> float:
-    """The largest loss that still counts as finite progress: 1e6 x |initial loss|.
+    """The largest loss that still counts as progress: 1e6 x |initial loss|.
 
     An initial loss of exactly 0 gives no limit (inf): only a non-finite loss then
     counts as divergence, since no multiple of 0 separates progress from blow-up.
-    A non-finite initial loss gives a limit of NaN, which every loss fails.
+    A non-finite initial loss gives NaN, a limit that every loss fails.
     """
-    limit = DIVERGENCE_FACTOR * abs(float(initial_loss))
-    return limit if limit > 0.0 or not np.isfinite(limit) else float("inf")
+    initial = float(initial_loss)
+    if not math.isfinite(initial):
+        return math.nan
+    return DIVERGENCE_FACTOR * abs(initial) if initial else math.inf
+
+
+def loss_diverged(loss: float, limit: float) -> bool:
+    """`has_diverged` for one Python number (used on evaluated losses)."""
+    return not math.isfinite(loss) or not loss <= limit
 
 
 def has_diverged(loss, limit):

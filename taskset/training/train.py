@@ -20,7 +20,7 @@ from taskset.optimizers.base import OptimizerConfig
 from taskset.tasks.base import Task
 from taskset.training.compile_rule import use_xla
 from taskset.training.curve import STATUS_DIVERGED, STATUS_OK, Curve
-from taskset.training.divergence import divergence_limit, nan_after
+from taskset.training.divergence import divergence_limit, loss_diverged, nan_after
 from taskset.training.population import Population
 from taskset.training.schedule import eval_steps
 
@@ -136,7 +136,7 @@ def _mark_diverged(states, train_losses, limits, step: int):
     """Freezes alive members whose evaluated train loss diverged at `step`."""
     out = []
     for state, loss, limit in zip(states, train_losses, limits):
-        if bool(state.alive) and not loss <= limit:
+        if bool(state.alive) and loss_diverged(float(loss), limit):
             state = state._replace(alive=tf.constant(False), diverged_at=tf.constant(step, tf.int64))
         out.append(state)
     return out

@@ -7,14 +7,21 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from taskset.training.divergence import divergence_limit, freeze, has_diverged, nan_after
+from taskset.training.divergence import divergence_limit, freeze, has_diverged, loss_diverged, nan_after
 
 
 def test_limit_is_a_million_times_the_initial_loss():
     assert divergence_limit(2.5) == 2.5e6
     assert divergence_limit(-3.0) == 3e6
     assert divergence_limit(0.0) == math.inf
-    assert math.isnan(divergence_limit(float("nan")))
+    assert math.isnan(divergence_limit(float("nan"))) and math.isnan(divergence_limit(float("inf")))
+
+
+def test_loss_diverged_agrees_with_has_diverged():
+    limit = divergence_limit(2.0)
+    for loss in (1.0, 2e6, 2.1e6, float("nan"), float("inf"), -float("inf")):
+        assert loss_diverged(loss, limit) == bool(has_diverged(tf.constant(loss), limit).numpy()), loss
+    assert loss_diverged(1.0, divergence_limit(float("inf")))
 
 
 def test_has_diverged():
