@@ -156,7 +156,7 @@ if QUICK_REFERENCE_DIR.is_dir():
     # The reference curves of `taskset-bench benchmark --suite quick`, shipped like taskset-mini.
     DATASETS.register("quick-reference", CurveDataset(
         name="quick-reference",
-        version="1",
+        version="2",
         description="reference curves of the benchmark's quick suite (curves/specs/quick_reference.gin)",
         licence="Apache-2.0 (this repository)",
         urls=(QUICK_REFERENCE_DIR.as_uri(),),

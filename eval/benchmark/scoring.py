@@ -36,9 +36,10 @@ PROFILE_EPSILON = 0.01
 """The shift of scores in the performance ratio (see `performance_ratios`)."""
 TIE_RTOL = 1e-6
 """Losses (and scores) this close count as ties in `percentile` and `win_rate`. Losses are
-float32 (relative rounding ~6e-8), and a rerun of a reference config can differ from its
-reference curve by such rounding (measured: 5e-8 for adam_default on the quick suite's conv
-net), which must not decide a win."""
+float32 (relative rounding ~6e-8), and a rerun of a reference config made with another
+TensorFlow build, thread setting or trainer revision can differ from its reference curve by
+such rounding (measured across two trainer revisions: 5e-8 for adam_default on the quick
+suite's conv net), which must not decide a win."""
 
 
 def _as_keys(losses) -> np.ndarray:
