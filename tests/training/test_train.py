@@ -10,6 +10,7 @@ from taskset import get_task
 from taskset.datasets import SPLITS
 from taskset.errors import ConfigError, UnknownNameError
 from taskset.training import STATUS_DIVERGED, STATUS_OK, train
+from taskset.training.population import GROUP_SIZE, member_groups
 from taskset.training.schedule import eval_batch_seed
 from tests.training.conftest import sgd
 
@@ -124,6 +125,20 @@ def test_mixed_families_keep_their_order_and_numbers(without_absurd):
     assert [c.optimizer.name for c in curves] == [SANE[1].name, "adam_default", SANE[0].name]
     assert curves[1].optimizer.family == "adam1p" and curves[1].status == STATUS_OK
     assert_same_curves([curves[2], curves[0]], without_absurd)
+
+
+def test_member_groups_pad_short_groups_per_family():
+    assert member_groups(["a", "b", "a", "a"], 2) == [("a", [0, 2]), ("a", [3, -1]), ("b", [1, -1])]
+    assert member_groups(["a"] * 3, 3) == [("a", [0, 1, 2])]
+
+
+def test_curves_do_not_depend_on_group_boundaries(without_absurd):
+    # More members than one group holds, so the sane configs land in different,
+    # padded groups next to other members; their numbers must not move.
+    others = [sgd(0.01 * (k + 1)) for k in range(GROUP_SIZE + 1)]
+    curves = run(others[:GROUP_SIZE - 1] + [SANE[0]] + others[GROUP_SIZE - 1:] + [SANE[1]])
+    assert len(curves) == GROUP_SIZE + 3
+    assert_same_curves([curves[GROUP_SIZE - 1], curves[-1]], without_absurd)
 
 
 @pytest.mark.parametrize("kwargs, match", [
