@@ -54,7 +54,7 @@ def add_commands(sub) -> None:
 
 
 def command_line(args) -> str:
-    """The command that reproduces `args`, with every setting spelled out."""
+    """The command that reproduces `args`, with every setting spelled out (what a report records)."""
     parts = ["taskset-bench", "eval", args.problem, "--list", args.list, "--trials", str(args.trials),
              "--steps", str(args.steps), "--preset", args.preset]
     if args.dataset:
@@ -64,6 +64,12 @@ def command_line(args) -> str:
               "--replica", str(args.replica)]
     if args.population:
         parts += ["--population", str(args.population)]
+    if args.workers:
+        parts += ["--workers", str(args.workers)]
+    if args.dask:
+        parts.append("--dask")
+    if args.scheduler:
+        parts += ["--scheduler", args.scheduler]
     if args.report:
         parts += ["--report", args.report]
     return shlex.join(parts)

@@ -27,7 +27,8 @@ def add_commands(sub) -> None:
     lsub = lists.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = lsub.add_parser("fit", help="fit a greedy ordered list of one optimizer family's configs")
-    p.add_argument("--curves", required=True, metavar="NAME|DIR", help="curve directory or registered dataset name")
+    p.add_argument("--curves", default="taskset-mini", metavar="NAME|DIR",
+                   help="curve directory or registered dataset name (default: the shipped taskset-mini)")
     p.add_argument("--family", required=True, help="optimizer family of the entries, e.g. nadamw")
     p.add_argument("--size", type=int, default=50, help="number of entries (default 50)")
     p.add_argument("--out", required=True, help="the list file to write (JSON)")
@@ -40,7 +41,8 @@ def add_commands(sub) -> None:
 
     p = lsub.add_parser("evaluate", help="held-out evaluation against random search, BO and defaults")
     p.add_argument("list", help="list file, or the name of a shipped list")
-    p.add_argument("--curves", required=True, metavar="NAME|DIR", help="curve directory or registered dataset name")
+    p.add_argument("--curves", default="taskset-mini", metavar="NAME|DIR",
+                   help="curve directory or registered dataset name (default: the shipped taskset-mini)")
     p.add_argument("--report", required=True, metavar="DIR", help="directory for report.md, plots and results.json")
     p.add_argument("--folds", type=int, default=5, help="k-fold task splits (default 5)")
     p.add_argument("--trials", type=int, default=None,

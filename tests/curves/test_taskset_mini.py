@@ -1,0 +1,126 @@
+"""The shipped `taskset-mini` dataset: complete, as its spec says, and reproducible by the runner.
+
+The regeneration tests retrain randomly picked jobs and demand the shipped
+numbers bit for bit, which catches any silent drift in tasks, data, optimizer
+rules or trainer. Each picks three jobs (a fresh seed every run, printed on
+failure; set TASKSET_MINI_SEED to repeat one) and retrains one group of
+`GROUP_SIZE` of each job's configs: a member's curve does not depend on the
+other members (tests/training), so this checks those configs exactly at a
+fortieth of the cost. It runs in a fresh one-thread process, as the dataset was
+made (see scripts/make_mini.py for why the thread count matters).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import curves
+from curves.registry import MINI_DIR
+from taskset.tasks import FAMILIES
+
+SPEC = "curves/specs/taskset_mini.gin"
+SPLITS = ("train", "valid_inner", "valid_outer", "test")
+needs_mini = pytest.mark.skipif(not MINI_DIR.is_dir(), reason="taskset-mini is not generated yet")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return curves.read(MINI_DIR)
+
+
+@pytest.fixture(scope="module")
+def spec_jobs():
+    return curves.plan(curves.load_spec(SPEC))
+
+
+@needs_mini
+def test_info_and_verify_pass_from_the_cli():
+    info = subprocess.run([sys.executable, "-m", "taskset", "curves", "info", "taskset-mini", "--json"],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(info.stdout)["curves"] > 0
+    subprocess.run([sys.executable, "-m", "taskset", "curves", "verify", "taskset-mini"], capture_output=True,
+                   check=True)
+
+
+@needs_mini
+def test_size_and_contents_meet_the_spec(shipped, spec_jobs):
+    assert sum(p.stat().st_size for p in MINI_DIR.rglob("*") if p.is_file()) <= 25_000_000
+    assert set(shipped["job_key"].astype(str)) == {job.key for job in spec_jobs}, "data and spec disagree"
+    tasks = set(shipped["task"].astype(str))
+    assert len(tasks) >= 150
+    assert set(shipped["family"].astype(str)) == set(FAMILIES.list())
+    assert any(name.startswith("fixed_") for name in tasks)
+    configs = shipped.groupby(shipped["optimizer_family"].astype(str))["optimizer"].nunique()
+    assert configs["nadamw"] >= 128 and configs["adam8p"] >= 32
+    assert all(len(s) == 11 and int(s[-1]) == 1000 for s in shipped["steps"])
+    assert shipped.groupby("task", observed=True).size().min() == len(spec_jobs[0].optimizers)
+
+
+def retrain(task: str, configs: list[str], steps: int, eval_every: int, replica: int, eval_batches: int):
+    """The curves of `configs` on `task`, as plain arrays (runs in the one-thread worker)."""
+    from taskset.tasks import get_task
+    from taskset.training import train
+
+    out = train(get_task(task), configs, steps=steps, eval_every=eval_every, replica_seed=replica,
+                eval_batches=eval_batches)
+    return [{"optimizer": c.optimizer.name, "status": c.status, **{s: c.split(s) for s in SPLITS}} for c in out]
+
+
+def check_regenerates(shipped, spec_jobs, candidates):
+    from curves.executors import limit_tf_threads
+    from taskset.training.population import GROUP_SIZE
+
+    seed = int(os.environ.get("TASKSET_MINI_SEED", random.SystemRandom().randrange(2 ** 32)))
+    rng = random.Random(seed)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=limit_tf_threads,
+                                                initargs=(1,)) as pool:
+        for job in rng.sample(candidates, 3):
+            configs = rng.sample(job.optimizer_names, GROUP_SIZE)
+            rows = shipped[shipped["job_key"] == job.key].set_index("optimizer")
+            fresh = pool.submit(retrain, job.task, configs, job.steps, job.eval_every, job.replica,
+                                job.eval_batches).result()
+            for curve in fresh:
+                row = rows.loc[curve["optimizer"]]
+                where = f"TASKSET_MINI_SEED={seed}: {job.task} {curve['optimizer']}"
+                assert curve["status"] == row["status"], where
+                for split in SPLITS:
+                    assert np.asarray(row[split], np.float32).tobytes() == curve[split].tobytes(), f"{where} {split}"
+
+
+def affordable(shipped, spec_jobs, seconds: float):
+    """Jobs whose group of configs retrains in about `seconds` (from their recorded step times)."""
+    from taskset.training.population import GROUP_SIZE
+
+    per_step = shipped.groupby("job_key", observed=True)["seconds_per_step"].median()
+    return [job for job in spec_jobs if per_step[job.key] * GROUP_SIZE * job.steps <= seconds]
+
+
+@needs_mini
+def test_three_cheap_jobs_regenerate_bit_for_bit(shipped, spec_jobs):
+    check_regenerates(shipped, spec_jobs, affordable(shipped, spec_jobs, 4.0))
+
+
+@needs_mini
+@pytest.mark.slow
+def test_any_three_jobs_regenerate_bit_for_bit(shipped, spec_jobs):
+    check_regenerates(shipped, spec_jobs, spec_jobs)
+
+
+def test_taskset_mini_is_the_default_dataset_of_the_list_commands():
+    from curves.registry import DEFAULT_DATASET
+    from taskset.cli.main import build_parser
+
+    parser = build_parser()
+    for command in (["lists", "fit", "--family", "nadamw", "--out", "x.json"], ["lists", "evaluate", "x.json",
+                                                                                 "--report", "r"]):
+        assert parser.parse_args(command).curves == DEFAULT_DATASET == "taskset-mini"
