@@ -1,11 +1,17 @@
 """Makes `taskset-mini`, the curve dataset shipped in `curves/data/taskset-mini/`.
 
-Four steps, each rerunnable, from the repository root:
+Five steps, each rerunnable, from the repository root:
 
     python scripts/make_mini.py pilot      # time every candidate task (~15 min on 2 cores)
-    python scripts/make_mini.py spec       # choose tasks within the budget -> curves/specs/taskset_mini.gin
-    python scripts/make_mini.py generate   # curves generate + compact + verify (resumable)
+    python scripts/make_mini.py spec       # choose the tasks -> curves/specs/taskset_mini.gin
+    python scripts/make_mini.py generate   # curves generate into staging/taskset-mini (resumable)
+    python scripts/make_mini.py publish    # once complete: compact, verify, move to curves/data/taskset-mini
     python scripts/make_mini.py datasheet  # statistics and plot -> curves/data/taskset-mini/README.md
+
+Generation takes hours, so it may span sessions: the shards finished so far
+are committed under `staging/taskset-mini/` (outside the package, so an
+incomplete dataset is never installed or registered), and the next
+`generate` resumes there. `publish` refuses until every job of the spec is in.
 
 Why a pilot: the cost of a task's 160 configs x 1,000 steps varies 300-fold
 across the catalogue (a 2-parameter test function vs. an LSTM on 64 bytes),
@@ -34,6 +40,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PILOT = ROOT / "curves" / "specs" / "taskset_mini_pilot.json"
 SPEC = ROOT / "curves" / "specs" / "taskset_mini.gin"
 DATA = ROOT / "curves" / "data" / "taskset-mini"
+STAGING = ROOT / "staging" / "taskset-mini"
 
 NADAMW_CONFIGS, ADAM8P_CONFIGS = 128, 32
 STEPS, EVAL_EVERY, EVAL_BATCHES = 1000, 100, 5
@@ -134,6 +141,9 @@ def choose(rows: list[dict], fill: dict[str, list[str]], total: int) -> tuple[li
     chosen: list[str] = []
     for family, quota in sorted(QUOTAS.items()):
         chosen += [r["name"] for r in timed if family_of(r["name"]) == family][:quota]
+    untimed = [f for f in fill if not any(family_of(n) == f for n in cost)]
+    if untimed:
+        raise ValueError(f"the pilot timed no task of {untimed}; give them candidates in CANDIDATES")
     typical = {f: statistics.median(cost[n] for n in cost if family_of(n) == f) for f in fill}
     queues = {f: [n for n in names if n not in chosen] for f, names in fill.items()}
     while len(chosen) < total and any(queues.values()):
@@ -195,14 +205,40 @@ def generate(args) -> None:
     import curves
     from curves.executors import ProcessExecutor
 
-    spec = curves.load_spec(SPEC)
+    jobs = curves.plan(curves.load_spec(SPEC))
     with ProcessExecutor(workers=args.workers, threads=1) as executor:
-        summary = curves.generate(curves.plan(spec), DATA, executor=executor, progress=True)
-    print(json.dumps(summary.to_json() if hasattr(summary, "to_json") else vars(summary), default=str))
-    if args.compact:
-        curves.compact(DATA)
-        report = curves.verify(DATA)
-        print(f"verify: {'ok' if report.ok else 'FAILED'}", file=sys.stderr)
+        summary = curves.generate(jobs, args.out, executor=executor, progress=True)
+    print(json.dumps(summary.to_json(), default=str))
+
+
+def missing_jobs(root: pathlib.Path) -> list[str]:
+    """Tasks of the spec's jobs that `root` does not hold yet (every job, when `root` is empty)."""
+    import curves
+    from curves.store import Store
+
+    jobs = curves.plan(curves.load_spec(SPEC))
+    if not root.is_dir():
+        return [job.task for job in jobs]
+    with Store.open(root) as store:
+        return [job.task for job in jobs if not store.has_job(job.key)]
+
+
+def publish(args) -> None:
+    import curves
+
+    missing = missing_jobs(STAGING)
+    if missing:
+        sys.exit(f"staging/taskset-mini lacks {len(missing)} job(s), e.g. {missing[:3]}; "
+                 "run `python scripts/make_mini.py generate` until it has them all")
+    if DATA.exists():
+        sys.exit(f"{DATA} exists; move it away first (a published dataset is never overwritten)")
+    curves.compact(STAGING)
+    report = curves.verify(STAGING)
+    if not report.ok:
+        sys.exit(f"verify failed: {report}")
+    (STAGING / ".generate.lock").unlink(missing_ok=True)
+    STAGING.rename(DATA)
+    print(f"published {DATA}", file=sys.stderr)
 
 
 def family_table(frame) -> list[str]:
@@ -290,10 +326,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=2, help="workers the estimate is divided by")
     p.add_argument("--total", type=int, default=150, help="number of tasks")
     p.set_defaults(run=spec)
-    p = sub.add_parser("generate", help="run the sweep into curves/data/taskset-mini (resumes)")
+    p = sub.add_parser("generate", help="run the sweep into staging/taskset-mini (resumes)")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--no-compact", dest="compact", action="store_false")
+    p.add_argument("--out", type=pathlib.Path, default=STAGING, help="curve directory (default staging/taskset-mini)")
     p.set_defaults(run=generate)
+    p = sub.add_parser("publish", help="compact, verify and move the complete staging directory into place")
+    p.set_defaults(run=publish)
     p = sub.add_parser("datasheet", help="refresh the statistics and plot of curves/data/taskset-mini/README.md")
     p.set_defaults(run=datasheet)
     args = parser.parse_args(argv)

@@ -124,3 +124,43 @@ def test_taskset_mini_is_the_default_dataset_of_the_list_commands():
     for command in (["lists", "fit", "--family", "nadamw", "--out", "x.json"], ["lists", "evaluate", "x.json",
                                                                                  "--report", "r"]):
         assert parser.parse_args(command).curves == DEFAULT_DATASET == "taskset-mini"
+
+
+def load_make_mini():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "make_mini.py"
+    spec = importlib.util.spec_from_file_location("make_mini", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_choice_takes_quotas_cheapest_first_then_fills_alternately(monkeypatch):
+    make_mini = load_make_mini()
+    monkeypatch.setattr(make_mini, "QUOTAS", {"mlp": 1, "fixed": 1})
+    rows = [{"name": "mlp_seed1", "seconds_per_config_step": 2e-3},
+            {"name": "mlp_seed2", "seconds_per_config_step": 1e-3},
+            {"name": "fixed_a", "seconds_per_config_step": 1e-4},
+            {"name": "quadratic_seed5", "seconds_per_config_step": 1e-4},
+            {"name": "test_functions_seed1", "seconds_per_config_step": 3e-4},
+            {"name": "maf_seed0", "error": "ValueError: boom"}]
+    fill = {"quadratic": ["quadratic_seed5", "quadratic_seed6"], "test_functions": ["test_functions_seed1"]}
+    names, facts = make_mini.choose(rows, fill, total=5)
+    assert names == ["fixed_a", "mlp_seed2", "quadratic_seed5", "test_functions_seed1", "quadratic_seed6"]
+    assert "dearer" in facts["left_out"]["mlp_seed1"] and "boom" in facts["left_out"]["maf_seed0"]
+    # Untimed fill tasks are costed at their family's timed median; every chosen task is costed.
+    assert facts["estimated_worker_seconds"] == pytest.approx(
+        sum(make_mini.estimated_seconds(s) for s in (1e-4, 1e-3, 1e-4, 1e-4, 3e-4)))
+    with pytest.raises(ValueError, match="timed no task of"):
+        make_mini.choose(rows[:2], fill, total=5)
+
+
+def test_publish_refuses_an_incomplete_staging_directory(tmp_path, monkeypatch):
+    make_mini = load_make_mini()
+    monkeypatch.setattr(make_mini, "STAGING", tmp_path / "staging")
+    monkeypatch.setattr(make_mini, "DATA", tmp_path / "data")
+    with pytest.raises(SystemExit, match=r"lacks 150 job\(s\)"):
+        make_mini.publish(None)
+    assert not (tmp_path / "data").exists()
