@@ -28,7 +28,9 @@ see `taskset.training.compile_rule`).
 
 from __future__ import annotations
 
+import collections
 import functools
+import json
 from typing import Any, NamedTuple, Sequence
 
 from taskset.datasets.base import SPLITS
@@ -101,12 +103,95 @@ which `tf.cond` skips at no cost. The functions are traced without autograph:
 they hold no Python control flow on tensors, and converting them cost ~5 s."""
 
 
+CACHE_SIZE = 4
+"""Compiled settings kept for reuse (see `compiled_for`)."""
+
+_CACHE: "collections.OrderedDict[tuple, Compiled]" = collections.OrderedDict()
+
+
+class Compiled:
+    """The traced training loops and evaluation of one setting: task, replica seed, run length, XLA.
+
+    They take the members' states and hyperparameters as arguments, so every
+    population of this setting reuses them: later `train` calls on the same
+    task (a BO ask, a replay, another chunk of configs) skip tracing and
+    compiling, which is most of a call's cost for a big graph (a tiny
+    ResNet-50 spent about a minute per call on it).
+    """
+
+    def __init__(self, task: Task, replica_seed: int, total_steps: int, jit_compile: bool) -> None:
+        self.task = task
+        self.jit_compile = jit_compile
+        self.replica_seed = tf.constant(replica_seed, tf.int64)
+        self.total_steps = tf.constant(total_steps, tf.int64)
+        self.loss = tf.function(functools.partial(member_loss, task), jit_compile=jit_compile, autograph=False)
+        self.evaluate = tf.function(self._evaluate_splits, autograph=False)
+        self._nan = tf.constant(float("nan"), tf.float32)
+        self._train: dict[tuple[str, int], Any] = {}
+
+    def train_loop(self, family: str, rule: UpdateRule):
+        """The compiled group training loop of `family`'s members (traced on first use)."""
+        key = (family, id(rule))
+        if key not in self._train:
+            step = tf.function(functools.partial(member_step, self.task, rule), jit_compile=self.jit_compile,
+                               autograph=False)
+            self._train[key] = (rule, tf.function(functools.partial(self._train_loop, step), autograph=False))
+        return self._train[key][1]
+
+    def _train_loop(self, step_fn, states, hparams, start, num_steps):
+        def body(step, states):
+            batch = self.task.sample_batch("train", batch_seed(self.replica_seed, "train", step))
+            # A frozen member is skipped, not computed and discarded: diverged members cost nothing.
+            states = [tf.cond(state.alive,
+                              functools.partial(step_fn, state, member_hparams, batch, step, self.total_steps),
+                              lambda state=state: state)
+                      for member_hparams, state in zip(hparams, states)]
+            return step + 1, states
+
+        _, states = tf.while_loop(lambda step, _: step < start + num_steps, body, (start, states))
+        return states
+
+    def _evaluate_splits(self, params, alive, step, eval_batches):
+        rows = []
+        for split in SPLITS:
+            def body(index, total, split=split):
+                batch = self.task.sample_batch(split, eval_batch_seed(self.replica_seed, split, step, index,
+                                                                      eval_batches))
+                losses = [tf.cond(member_alive, functools.partial(self.loss, member_params, batch),
+                                  lambda: self._nan)
+                          for member_params, member_alive in zip(params, alive)]
+                return index + 1, total + tf.stack(losses)
+
+            _, total = tf.while_loop(lambda index, _: index < eval_batches, body,
+                                     (tf.constant(0, tf.int64), tf.zeros([len(params)], tf.float32)))
+            rows.append(total / tf.cast(eval_batches, tf.float32))
+        return tf.stack(rows)
+
+
+def compiled_for(task: Task, replica_seed: int, total_steps: int, jit_compile: bool) -> Compiled:
+    """The shared `Compiled` of this setting, from a small LRU cache keyed by the task's config.
+
+    Two tasks with the same name and config build the same graph from equal
+    data, so either's functions serve both; reuse gives bitwise the same numbers
+    as a fresh trace (tests/training).
+    """
+    key = (task.name, json.dumps(task.config_dict, sort_keys=True, default=str), replica_seed, total_steps,
+           jit_compile)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+    else:
+        _CACHE[key] = Compiled(task, replica_seed, total_steps, jit_compile)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return _CACHE[key]
+
+
 class Population:
     """K optimizer configs of one task with a common init and a common batch stream.
 
     Members are trained in groups of `GROUP_SIZE` configs of one family, each
-    group by the same compiled loop (see `GROUP_SIZE`); every group draws the
-    same batches, so a member's numbers do not depend on its group.
+    group by the same compiled loop (see `GROUP_SIZE` and `Compiled`); every
+    group draws the same batches, so a member's numbers do not depend on its group.
 
     Args:
       task: the task; its data must be available.
@@ -122,18 +207,10 @@ class Population:
         self.task = task
         self.configs = tuple(configs)
         self.jit_compile = jit_compile
-        self._replica_seed = tf.constant(replica_seed, tf.int64)
-        self._total_steps = tf.constant(total_steps, tf.int64)
         self._hparams = [{k: tf.constant(v, tf.float32) for k, v in c.hparams.items()} for c in self.configs]
         self._rules = rules
         self._groups = member_groups([c.family for c in self.configs], GROUP_SIZE)
-        self._loss = tf.function(functools.partial(member_loss, task), jit_compile=jit_compile, autograph=False)
-        self._nan = tf.constant(float("nan"), tf.float32)
-        self._train = {family: tf.function(functools.partial(
-            self._train_loop, tf.function(functools.partial(member_step, task, rule), jit_compile=jit_compile,
-                                          autograph=False)), autograph=False)
-            for family, rule in rules.items()}
-        self._evaluate = tf.function(self._evaluate_splits, autograph=False)
+        self._compiled = compiled_for(task, replica_seed, total_steps, jit_compile)
 
     @property
     def size(self) -> int:
@@ -154,7 +231,7 @@ class Population:
         for family, members in self._groups:
             group = [states[k] if k >= 0 else _frozen(states[members[0]]) for k in members]
             hparams = [self._hparams[k if k >= 0 else members[0]] for k in members]
-            trained = self._train[family](group, hparams, start, num_steps)
+            trained = self._compiled.train_loop(family, self._rules[family])(group, hparams, start, num_steps)
             for k, state in zip(members, trained):
                 if k >= 0:
                     out[k] = state
@@ -167,40 +244,11 @@ class Population:
         for _, members in self._groups:
             params = [states[k if k >= 0 else members[0]].params for k in members]
             alive = [states[k].alive if k >= 0 else tf.constant(False) for k in members]
-            losses = tf.unstack(self._evaluate(params, alive, step, eval_batches), axis=1)
+            losses = tf.unstack(self._compiled.evaluate(params, alive, step, eval_batches), axis=1)
             for k, column in zip(members, losses):
                 if k >= 0:
                     columns[k] = column
         return tf.stack(columns, axis=1)
-
-    def _train_loop(self, step_fn, states, hparams, start, num_steps):
-        def body(step, states):
-            batch = self.task.sample_batch("train", batch_seed(self._replica_seed, "train", step))
-            # A frozen member is skipped, not computed and discarded: diverged members cost nothing.
-            states = [tf.cond(state.alive,
-                              functools.partial(step_fn, state, member_hparams, batch, step, self._total_steps),
-                              lambda state=state: state)
-                      for member_hparams, state in zip(hparams, states)]
-            return step + 1, states
-
-        _, states = tf.while_loop(lambda step, _: step < start + num_steps, body, (start, states))
-        return states
-
-    def _evaluate_splits(self, params, alive, step, eval_batches):
-        rows = []
-        for split in SPLITS:
-            def body(index, total, split=split):
-                batch = self.task.sample_batch(split, eval_batch_seed(self._replica_seed, split, step, index,
-                                                                      eval_batches))
-                losses = [tf.cond(member_alive, functools.partial(self._loss, member_params, batch),
-                                  lambda: self._nan)
-                          for member_params, member_alive in zip(params, alive)]
-                return index + 1, total + tf.stack(losses)
-
-            _, total = tf.while_loop(lambda index, _: index < eval_batches, body,
-                                     (tf.constant(0, tf.int64), tf.zeros([len(params)], tf.float32)))
-            rows.append(total / tf.cast(eval_batches, tf.float32))
-        return tf.stack(rows)
 
 
 def member_groups(families: Sequence[str], size: int) -> list[tuple[str, list[int]]]:

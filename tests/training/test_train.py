@@ -127,6 +127,21 @@ def test_mixed_families_keep_their_order_and_numbers(without_absurd):
     assert_same_curves([curves[2], curves[0]], without_absurd)
 
 
+def test_later_calls_reuse_the_compiled_loops_and_give_the_same_numbers(with_absurd):
+    from taskset.training import population
+
+    population._CACHE.clear()
+    fresh = run([SANE[0], ABSURD, SANE[1]])
+    compiled = list(population._CACHE.values())
+    assert len(compiled) == 1
+    loops = list(compiled[0]._train.values())
+    traces = [loop.experimental_get_tracing_count() for _, loop in loops]
+    again = run([SANE[0], ABSURD, SANE[1]])
+    assert [loop.experimental_get_tracing_count() for _, loop in loops] == traces
+    assert_same_curves(fresh, with_absurd)
+    assert_same_curves(again, with_absurd)
+
+
 def test_member_groups_pad_short_groups_per_family():
     assert member_groups(["a", "b", "a", "a"], 2) == [("a", [0, 2]), ("a", [3, -1]), ("b", [1, -1])]
     assert member_groups(["a"] * 3, 3) == [("a", [0, 1, 2])]
