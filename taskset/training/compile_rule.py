@@ -27,6 +27,7 @@ rounds differently), so it depends only on the task config, never on timing.
 
 from __future__ import annotations
 
+import json
 import math
 
 from taskset.lazy import tf
@@ -38,9 +39,20 @@ CONV_MACS_LIMIT = 100_000_000
 _CONV_OPS = frozenset({"Conv2D", "Conv3D", "DepthwiseConv2dNative"})
 
 
+_DECISIONS: dict[str, bool] = {}
+
+
 def use_xla(task: Task) -> bool:
-    """True when the task's member step should be XLA-compiled (see the module docstring)."""
-    return conv_macs(task) <= CONV_MACS_LIMIT
+    """True when the task's member step should be XLA-compiled (see the module docstring).
+
+    Remembered per task name and config for the process: reading the MACs
+    traces the whole loss graph (17 s for the tiny ResNet-50), and a
+    config's answer never changes.
+    """
+    key = json.dumps([task.name, task.config_dict], sort_keys=True, default=str)
+    if key not in _DECISIONS:
+        _DECISIONS[key] = conv_macs(task) <= CONV_MACS_LIMIT
+    return _DECISIONS[key]
 
 
 def conv_macs(task: Task) -> float:
