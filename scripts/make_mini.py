@@ -29,6 +29,7 @@ worker (what `curves generate` uses on this 2-core machine).
 from __future__ import annotations
 
 import argparse
+import collections
 import concurrent.futures
 import json
 import multiprocessing
@@ -171,9 +172,7 @@ def spec(args) -> None:
     rows = json.loads(PILOT.read_text())["tasks"]
     names, facts = choose(rows, fill_candidates(), args.total)
     hours = facts["estimated_worker_seconds"] / 3600
-    counts: dict[str, int] = {}
-    for name in names:
-        counts[family_of(name)] = counts.get(family_of(name), 0) + 1
+    counts = collections.Counter(family_of(name) for name in names)
     lines = [
         "# taskset-mini: the curve dataset shipped in curves/data/taskset-mini (see its README.md).",
         "# Written by `python scripts/make_mini.py spec` from the pilot timings in",
@@ -301,9 +300,7 @@ def datasheet_header(frame) -> str:
     """`scripts/taskset_mini_datasheet.md` with its blanks filled from the shipped data."""
     import subprocess
 
-    counts: dict[str, int] = {}
-    for family in frame.drop_duplicates("task")["family"].astype(str):
-        counts[family] = counts.get(family, 0) + 1
+    counts = collections.Counter(frame.drop_duplicates("task")["family"].astype(str))
     cheap = counts.get("quadratic", 0) + counts.get("test_functions", 0)
     tasks = sum(counts.values())
     size = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file() and p.name not in ("README.md", "curves.png"))
