@@ -29,7 +29,6 @@ from taskset.tasks import FAMILIES
 
 SPEC = "curves/specs/taskset_mini.gin"
 SPLITS = ("train", "valid_inner", "valid_outer", "test")
-needs_mini = pytest.mark.skipif(not MINI_DIR.is_dir(), reason="taskset-mini is not generated yet")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,6 @@ def spec_jobs():
     return curves.plan(curves.load_spec(SPEC))
 
 
-@needs_mini
 def test_info_and_verify_pass_from_the_cli():
     info = subprocess.run([sys.executable, "-m", "taskset", "curves", "info", "taskset-mini", "--json"],
                           capture_output=True, text=True, check=True)
@@ -51,7 +49,6 @@ def test_info_and_verify_pass_from_the_cli():
                    check=True)
 
 
-@needs_mini
 def test_size_and_contents_meet_the_spec(shipped, spec_jobs):
     assert sum(p.stat().st_size for p in MINI_DIR.rglob("*") if p.is_file()) <= 25_000_000
     assert set(shipped["job_key"].astype(str)) == {job.key for job in spec_jobs}, "data and spec disagree"
@@ -105,12 +102,10 @@ def affordable(shipped, spec_jobs, seconds: float):
     return [job for job in spec_jobs if per_step[job.key] * GROUP_SIZE * job.steps <= seconds]
 
 
-@needs_mini
 def test_three_cheap_jobs_regenerate_bit_for_bit(shipped, spec_jobs):
     check_regenerates(shipped, spec_jobs, affordable(shipped, spec_jobs, 4.0))
 
 
-@needs_mini
 @pytest.mark.slow
 def test_any_three_jobs_regenerate_bit_for_bit(shipped, spec_jobs):
     check_regenerates(shipped, spec_jobs, spec_jobs)
