@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import hashlib
 import json
 import pathlib
 from typing import Any, Sequence
@@ -138,12 +139,22 @@ DATASETS.register("taskset-original", CurveDataset(
     homepage="https://github.com/google-research/google-research/tree/master/task_set",
 ))
 
+
+def shipped_version(directory: pathlib.Path) -> str:
+    """The version of a dataset shipped in the repository: its manifest's sha256 (16 hex digits).
+
+    The version names the cache directory, so a regenerated dataset gets a fresh
+    copy instead of being read from a stale one.
+    """
+    return hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()[:16]
+
+
 if MINI_DIR.is_dir():
     # The project's own small dataset, shipped in the repository: "downloading"
     # it copies (and verifies) the shards into the cache like any other dataset.
     DATASETS.register("taskset-mini", CurveDataset(
         name="taskset-mini",
-        version="1",
+        version=shipped_version(MINI_DIR),
         description="this project's shipped curve dataset (curves/data/taskset-mini)",
         licence="Apache-2.0 (this repository)",
         urls=(MINI_DIR.as_uri(),),
@@ -158,7 +169,7 @@ if QUICK_REFERENCE_DIR.is_dir():
     # The reference curves of `taskset-bench benchmark --suite quick`, shipped like taskset-mini.
     DATASETS.register("quick-reference", CurveDataset(
         name="quick-reference",
-        version="2",
+        version=shipped_version(QUICK_REFERENCE_DIR),
         description="reference curves of the benchmark's quick suite (curves/specs/quick_reference.gin)",
         licence="Apache-2.0 (this repository)",
         urls=(QUICK_REFERENCE_DIR.as_uri(),),

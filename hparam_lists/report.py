@@ -24,8 +24,8 @@ STYLES = {"list": "-", "random_search": "--", "bayes_opt": "-.", "best_single": 
 
 
 def table_trials(trials: int) -> list[int]:
-    """The k shown in tables: 1, 2, 5, 10, 20, 50, ... up to `trials`, and `trials` itself."""
-    shown = [k for k in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if k <= trials]
+    """The k shown in tables: 1, 2, 3, 5, 10, 20, 50, ... up to `trials`, and `trials` itself."""
+    shown = [k for k in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if k <= trials]
     return shown if shown and shown[-1] == trials else shown + [trials]
 
 

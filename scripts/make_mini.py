@@ -40,6 +40,11 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PILOT = ROOT / "curves" / "specs" / "taskset_mini_pilot.json"
 SPEC = ROOT / "curves" / "specs" / "taskset_mini.gin"
+DEFAULTS_SPEC = ROOT / "curves" / "specs" / "taskset_mini_defaults.gin"
+DEFAULTS = ("adam_default",)
+"""Named configs trained on every task beside the sampled ones, so the lists' evaluation can
+score `adam_default` as a single default. They have a spec of their own: appended to the main
+spec they would change its chunks, and with them every job key already generated."""
 DATA = ROOT / "curves" / "data" / "taskset-mini"
 STAGING = ROOT / "staging" / "taskset-mini"
 PLOT_FAMILIES = ("mlp", "conv_pooling", "char_rnn_lm", "quadratic")
@@ -197,27 +202,49 @@ def spec(args) -> None:
         f"optimizers.families = {{'adam8p': (0, {ADAM8P_CONFIGS}), 'nadamw': (0, {NADAMW_CONFIGS})}}",
     ]
     SPEC.write_text("\n".join(lines) + "\n")
+    DEFAULTS_SPEC.write_text(defaults_spec(SPEC.read_text()))
     left_out = ROOT / "curves" / "specs" / "taskset_mini_left_out.json"
     left_out.write_text(json.dumps(facts["left_out"], indent=1, sort_keys=True) + "\n")
     print(f"wrote {SPEC} ({len(names)} tasks, estimated {hours:.2f} worker-hours) and {left_out}", file=sys.stderr)
+
+
+def defaults_spec(main_spec: str) -> str:
+    """The spec of the `DEFAULTS` configs: the main spec's tasks and settings, one job per task."""
+    lines = ["# taskset-mini, second part: the named configs DEFAULTS of scripts/make_mini.py on the",
+             "# tasks of taskset_mini.gin, with its settings. Written by `python scripts/make_mini.py spec`.", ""]
+    for line in main_spec.splitlines():
+        if line.startswith("#") or (not line and not lines[-1]):
+            continue
+        if line.startswith("sweep.population"):
+            line = f"sweep.population = {len(DEFAULTS)}"
+        elif line.startswith("optimizers."):
+            line = f"optimizers.names = {list(DEFAULTS)!r}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def spec_jobs() -> list:
+    """Every job of taskset-mini: the main spec's, then the defaults spec's."""
+    import curves
+
+    return [job for path in (SPEC, DEFAULTS_SPEC) for job in curves.plan(curves.load_spec(path))]
 
 
 def generate(args) -> None:
     import curves
     from curves.executors import ProcessExecutor
 
-    jobs = curves.plan(curves.load_spec(SPEC))
+    jobs = spec_jobs()
     with ProcessExecutor(workers=args.workers, threads=1) as executor:
         summary = curves.generate(jobs, args.out, executor=executor, progress=True)
     print(json.dumps(summary.to_json(), default=str))
 
 
 def missing_jobs(root: pathlib.Path) -> list[str]:
-    """Tasks of the spec's jobs that `root` does not hold yet (every job, when `root` is empty)."""
-    import curves
+    """Tasks of the specs' jobs that `root` does not hold yet (every job, when `root` is empty)."""
     from curves.store import Store
 
-    jobs = curves.plan(curves.load_spec(SPEC))
+    jobs = spec_jobs()
     if not root.is_dir():
         return [job.task for job in jobs]
     with Store.open(root) as store:
@@ -284,8 +311,10 @@ def plot_tasks(frame, tasks: list[str], path: pathlib.Path) -> None:
         group = frame[frame["task"] == task]
         best = group["final_valid_inner"].idxmin()
         for index, row in group.iterrows():
-            color = {"nadamw": "tab:blue", "adam8p": "tab:orange"}.get(row["optimizer_family"], "tab:gray")
-            ax.plot(row["steps"], row["valid_inner"], color=color, alpha=0.25, linewidth=0.7)
+            color = {"nadamw": "tab:blue", "adam8p": "tab:orange", "adam1p": "tab:red"}.get(row["optimizer_family"], "tab:gray")
+            named = row["optimizer_family"] == "adam1p"
+            ax.plot(row["steps"], row["valid_inner"], color=color, alpha=1.0 if named else 0.25,
+                    linewidth=1.2 if named else 0.7)
         ax.plot(group.at[best, "steps"], group.at[best, "valid_inner"], color="black", linewidth=1.5)
         # Outliers (a diverging config, a flow's density collapse) would squash every
         # curve into a line: show the best curve and everything below the initial loss.
@@ -297,7 +326,7 @@ def plot_tasks(frame, tasks: list[str], path: pathlib.Path) -> None:
         ax.set_title(task, fontsize=7)
         ax.set_xlabel("step")
     axes[0][0].set_ylabel("valid_inner loss")
-    fig.suptitle("every config: nadamw blue, adam8p orange; the best final loss black", fontsize=8)
+    fig.suptitle("every config: nadamw blue, adam8p orange, adam_default red; the best final loss black", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

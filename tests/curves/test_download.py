@@ -467,3 +467,13 @@ def test_remote_file_paths_from_an_index_cannot_escape(server, tmp_path):
 def test_npz_layout_refuses_local_read():
     with pytest.raises(ConfigError, match="convert-taskset"):
         dl.local_dataset("taskset-original")
+
+
+def test_a_regenerated_shipped_dataset_gets_a_fresh_cache_version(tmp_path):
+    from curves.registry import MINI_DIR, get_dataset, shipped_version
+
+    (tmp_path / "manifest.json").write_text('{"shards": []}')
+    before = shipped_version(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"shards": ["one more"]}')
+    assert shipped_version(tmp_path) != before
+    assert get_dataset("taskset-mini").version == shipped_version(MINI_DIR)

@@ -27,7 +27,6 @@ import curves
 from curves.registry import MINI_DIR
 from taskset.tasks import FAMILIES
 
-SPEC = "curves/specs/taskset_mini.gin"
 SPLITS = ("train", "valid_inner", "valid_outer", "test")
 
 
@@ -38,7 +37,7 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def spec_jobs():
-    return curves.plan(curves.load_spec(SPEC))
+    return load_make_mini().spec_jobs()
 
 
 def test_info_and_verify_pass_from_the_cli():
@@ -59,7 +58,9 @@ def test_size_and_contents_meet_the_spec(shipped, spec_jobs):
     configs = shipped.groupby(shipped["optimizer_family"].astype(str))["optimizer"].nunique()
     assert configs["nadamw"] >= 128 and configs["adam8p"] >= 32
     assert all(len(s) == 11 and int(s[-1]) == 1000 for s in shipped["steps"])
-    assert shipped.groupby("task", observed=True).size().min() == len(spec_jobs[0].optimizers)
+    per_task = sum(len(job.optimizers) for job in spec_jobs if job.task == spec_jobs[0].task)
+    assert per_task == 161 and shipped.groupby("task", observed=True).size().min() == per_task
+    assert (shipped["optimizer"] == "adam_default").sum() == len(set(shipped["task"]))
 
 
 def retrain(task: str, configs: list[str], steps: int, eval_every: int, replica: int, eval_batches: int):
@@ -82,7 +83,7 @@ def check_regenerates(shipped, spec_jobs, candidates):
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=limit_tf_threads,
                                                 initargs=(1,)) as pool:
         for job in rng.sample(candidates, 3):
-            configs = rng.sample(job.optimizer_names, GROUP_SIZE)
+            configs = rng.sample(job.optimizer_names, min(GROUP_SIZE, len(job.optimizers)))
             rows = shipped[shipped["job_key"] == job.key].set_index("optimizer")
             fresh = pool.submit(retrain, job.task, configs, job.steps, job.eval_every, job.replica,
                                 job.eval_batches).result()
@@ -156,6 +157,21 @@ def test_publish_refuses_an_incomplete_staging_directory(tmp_path, monkeypatch):
     make_mini = load_make_mini()
     monkeypatch.setattr(make_mini, "STAGING", tmp_path / "staging")
     monkeypatch.setattr(make_mini, "DATA", tmp_path / "data")
-    with pytest.raises(SystemExit, match=r"lacks 150 job\(s\)"):
+    with pytest.raises(SystemExit, match=r"lacks 300 job\(s\)"):
         make_mini.publish(None)
     assert not (tmp_path / "data").exists()
+
+
+def test_the_defaults_spec_reuses_the_main_specs_tasks_and_settings(tmp_path):
+    make_mini = load_make_mini()
+    main = ("# comment\n\nsweep.name = 'm'\nsweep.steps = 20\nsweep.eval_every = 10\nsweep.population = 3\n\n"
+            "tasks.names = [\n    'fixed_2d_rosenbrock',\n]\n\noptimizers.families = {'nadamw': (0, 3)}\n")
+    (tmp_path / "main.gin").write_text(main)
+    (tmp_path / "defaults.gin").write_text(make_mini.defaults_spec(main))
+    first, second = (curves.load_spec(tmp_path / name) for name in ("main.gin", "defaults.gin"))
+    assert [t.name for t in second.tasks] == [t.name for t in first.tasks]
+    assert [o.name for o in second.optimizers] == ["adam_default"]
+    jobs = curves.plan(second)
+    assert [(j.steps, j.eval_every, len(j.optimizers)) for j in jobs] == [(20, 10, 1)]
+    # The shipped defaults spec is the one `spec` would write from the shipped main spec.
+    assert make_mini.DEFAULTS_SPEC.read_text() == make_mini.defaults_spec(make_mini.SPEC.read_text())
