@@ -104,6 +104,17 @@ class ProtocolResult:
     chosen_defaults: tuple[str, ...] = ()
     in_sample_tasks: int = 0
 
+    @property
+    def family_balanced(self) -> dict[str, tuple[float, ...]]:
+        """method -> the mean over task families, each family weighted equally.
+
+        `methods` weights every task equally, so a family with many tasks (the
+        cheap quadratics of taskset-mini) dominates it; this is the other view.
+        """
+        families = list(self.per_family.values())
+        return {m: tuple(float(v) for v in np.mean([f[m] for f in families], axis=0))
+                for m in self.methods if families and all(m in f for f in families)}
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "methods": {m: list(v) for m, v in self.methods.items()},
                 "per_family": {f: {m: list(v) for m, v in ms.items()} for f, ms in self.per_family.items()},
@@ -145,8 +156,9 @@ class EvaluationResult:
             raise ConfigError(f"not a list evaluation result of format {RESULT_FORMAT!r} version {RESULT_VERSION}")
         settings = dict(data["settings"])
         settings["bo_seeds"] = tuple(settings["bo_seeds"])
+        order = sorted(data["protocols"], key=lambda n: (PROTOCOLS.index(n) if n in PROTOCOLS else len(PROTOCOLS), n))
         return cls(EvaluationSettings(**settings),
-                   {n: ProtocolResult.from_json(p) for n, p in data["protocols"].items()}, dict(data["skipped"]))
+                   {n: ProtocolResult.from_json(data["protocols"][n]) for n in order}, dict(data["skipped"]))
 
 
 def trials_to_match(list_scores: Sequence[float], random_curve: Sequence[float]) -> np.ndarray:

@@ -147,6 +147,12 @@ def _protocol_section(protocol: ProtocolResult, trials: int) -> list[str]:
     for family, values in sorted(protocol.per_family.items()):
         cells = [f"{values[m][0]:.3f} / {values[m][trials - 1]:.3f}" for m in methods]
         lines.append(f"| {family} | {protocol.tasks_per_family[family]} | " + " | ".join(cells) + " |")
+    balanced = protocol.family_balanced
+    lines += ["", f"Every family weighted equally (the mean of the {len(protocol.per_family)} family means above, "
+              "so the families with many tasks do not dominate):", "",
+              "| method | " + " | ".join(f"k={k}" for k in shown) + " |", "| --- |" + " --- |" * len(shown)]
+    for method in (m for m in methods if m in balanced):
+        lines.append(f"| {LABELS[method]} | " + " | ".join(f"{balanced[method][k - 1]:.4f}" for k in shown) + " |")
     if protocol.chosen_defaults:
         lines += ["", "Best single config chosen per held-out set: "
                   + ", ".join(f"`{c}`" for c in protocol.chosen_defaults) + "."]
