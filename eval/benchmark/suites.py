@@ -95,21 +95,16 @@ def get_suite(name: str) -> Suite:
     return SUITES.get(name)
 
 
-def match_tasks(patterns: Sequence[str], names: Sequence[str]) -> tuple[str, ...]:
+def match_tasks(patterns: Sequence[str], names: Sequence[str], where: str) -> tuple[str, ...]:
     """The names matching any of the shell `patterns`, in the order of `names`.
 
     Raises:
-      ConfigError: a pattern matches no name (so that a typo is not silently ignored).
+      ConfigError: a pattern matches no name (so that a typo is not silently ignored);
+        the message says `where` the names come from.
     """
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
-            raise ConfigError(f"--tasks {pattern!r} matches no catalogue task; patterns use shell wildcards, "
-                              "e.g. 'fixed_mlp_*' (see `taskset-bench tasks list`)")
+            raise ConfigError(f"--tasks {pattern!r} matches none of the {len(names)} tasks of {where} "
+                              f"(e.g. {list(names[:3])}); patterns use shell wildcards, e.g. 'fixed_mlp_*'; "
+                              "for other tasks pass --reference DIR made by `taskset-bench curves generate`")
     return tuple(name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns))
-
-
-def catalogue_tasks(patterns: Sequence[str]) -> tuple[str, ...]:
-    """The catalogue tasks (fixed and sampled) matching any of `patterns` (see `match_tasks`)."""
-    from taskset.tasks import task_names
-
-    return match_tasks(patterns, task_names())

@@ -37,7 +37,8 @@ def add_commands(sub) -> None:
     p.add_argument("--suite", default="quick", metavar="NAME",
                    help="task suite and its reference: quick (default), mini (when taskset-mini is shipped)")
     p.add_argument("--tasks", action="append", default=[], metavar="PATTERN",
-                   help="catalogue tasks matching this shell pattern instead of the suite's (repeatable)")
+                   help="only the suite's tasks (with --reference: the reference's) matching this shell pattern "
+                        "(repeatable)")
     p.add_argument("--steps", type=int, metavar="N", help="training steps (default: the suite's, 200 for quick)")
     p.add_argument("--replicas", type=int, default=1, metavar="R",
                    help="replica seeds 0..R-1 per task (default 1)")
@@ -87,14 +88,17 @@ def _executor(args):
 def _settings(args):
     from eval.benchmark import BenchmarkSettings, get_suite
     from eval.benchmark.reference import reference_tasks
-    from eval.benchmark.suites import catalogue_tasks
+    from eval.benchmark.suites import match_tasks
 
     suite = get_suite(args.suite)
     reference = args.reference or suite.reference
-    if args.tasks:
-        tasks = catalogue_tasks(args.tasks)
+    if args.reference:
+        tasks, where = reference_tasks(reference), f"the reference {reference!r}"
     else:
         tasks = suite.tasks if suite.tasks is not None else reference_tasks(reference)
+        where = f"suite {suite.name!r}"
+    if args.tasks:
+        tasks = match_tasks(args.tasks, tasks, where)
     settings = BenchmarkSettings(suite=suite.name, tasks=tuple(tasks), reference=reference,
                                  steps=args.steps if args.steps is not None else suite.steps, replicas=args.replicas)
     settings.validate()

@@ -81,9 +81,10 @@ def test_bad_spec_exits_2_with_one_line(capsys, spec, fragment):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--tasks", "fixed_mlp_digits_32x2_relu_bs64"], "no curves for task(s) ['fixed_mlp_digits_32x2_relu_bs64']"),
+    (["--tasks", "fixed_mlp_digits_32x2_relu_bs64"], "matches none of the 10 tasks of suite 'quick'"),
+    (["--reference", "quick-reference", "--tasks", "mlp_seed*"], "of the reference 'quick-reference'"),
     (["--tasks", TWO_TASKS[0], "--steps", "100"], "no 100-step curves for fixed_quadratic_10d_logspace_1e3"),
-    (["--tasks", "no_such_task*"], "matches no catalogue task"),
+    (["--tasks", "no_such_task*"], "matches none of the 10 tasks of suite 'quick'"),
     (["--suite", "quik"], "did you mean 'quick'"),
     (["--replicas", "0"], "replicas must be a positive integer"),
     (["--reference", "/no/such/dir"], "neither a curve directory nor a registered curve dataset"),
@@ -92,6 +93,17 @@ def test_unusable_settings_exit_2(capsys, args, fragment):
     code, out, err = run_cli(capsys, "--optimizer", "adam_default", "--workers", "0", *args)
     assert code == 2, err
     assert fragment in err and err.count("\n") == 1
+
+
+def test_tasks_patterns_select_from_the_suites_tasks():
+    from taskset.cli.benchmark import _settings
+    from taskset.cli.main import build_parser
+
+    args = build_parser().parse_args(["benchmark", "--optimizer", "adam_default", "--suite", "mini",
+                                      "--tasks", "fixed_2d_rosen*", "--tasks", "mlp_seed2*"])
+    settings = _settings(args)
+    assert settings.reference == "taskset-mini" and settings.steps is None
+    assert settings.tasks == ("fixed_2d_rosenbrock", "fixed_2d_rosenbrock_noisy", "mlp_seed21")
 
 
 def test_parser_does_not_import_tensorflow():
@@ -109,7 +121,7 @@ def test_two_task_benchmark_with_builtin_rule_and_keras_optimizers(capsys, tmp_p
     assert code == 0, err
     summary = json.loads(out)
     assert summary == json.loads((report / "summary.json").read_text())
-    assert summary["format"] == "taskset-benchmark" and summary["tasks"] == sorted(TWO_TASKS)  # catalogue order
+    assert summary["format"] == "taskset-benchmark" and summary["tasks"] == TWO_TASKS  # the suite's order
     assert summary["schedules"][TWO_TASKS[0]] == {"steps": QUICK_STEPS, "eval_every": QUICK_STEPS // 10}
     assert summary["reference"]["configs"] == 33
     assert summary["baselines"]["adam_default"]["source"] == "reference"
@@ -131,8 +143,12 @@ def test_two_task_benchmark_with_builtin_rule_and_keras_optimizers(capsys, tmp_p
     assert keras_spec in (report / "report.md").read_text()
     assert verify(report / "curves").ok
     curves = read(report / "curves", columns=["task", "optimizer", "optimizer_family"])
-    assert len(curves) == 2 * 3
-    assert set(curves["optimizer_family"].astype(str)) == {"adam1p", f"rule:{rule_spec}", f"keras:{keras_spec}"}
+    # The three contenders and the shipped list's first entry, a baseline no reference holds.
+    listed = summary["baselines"]["list"]
+    assert listed["label"] == "list:nadamw-mini:0" and listed["source"] == "run"
+    assert len(curves) == 2 * 4
+    assert set(curves["optimizer_family"].astype(str)) == {"adam1p", f"rule:{rule_spec}", f"keras:{keras_spec}",
+                                                           "nadamw"}
 
     # A rerun into the same directory trains nothing and reports the same scores.
     shards = sorted(p.name for p in (report / "curves" / "shards").iterdir())

@@ -6,11 +6,23 @@ import pytest
 
 from hparam_lists.artifact import FitSettings, HparamList, ListEntry
 from hparam_lists.baselines import random_search_curves
-from hparam_lists.evaluate import (EvaluationResult, evaluate, evaluate_matrices, family_holdouts, kfold_holdouts,
+from hparam_lists.evaluate import (EvaluationResult, ProtocolResult, evaluate, evaluate_matrices, family_holdouts,
+                                   kfold_holdouts,
                                    trials_to_match)
 from hparam_lists.matrix import ScoreMatrix
 from taskset.errors import ConfigError
 from tests.hparam_lists.rows import adam1p_frame
+
+
+def test_family_balanced_weights_each_family_equally_whatever_its_task_count():
+    protocol = ProtocolResult(
+        name="kfold", methods={"list": (0.2, 0.1), "random_search": (0.5, 0.3)},
+        per_family={"big": {"list": (0.0, 0.0), "random_search": (0.4, 0.2)},
+                    "small": {"list": (1.0, 0.5), "random_search": (0.9, 0.7)}},
+        tasks_per_family={"big": 8, "small": 2}, trials_to_match=(1.0, 2.0), speedup=(1.0, 1.0), holdouts=())
+    balanced = protocol.family_balanced
+    np.testing.assert_allclose(balanced["list"], [0.5, 0.25])
+    np.testing.assert_allclose(balanced["random_search"], [0.65, 0.45])
 
 
 def test_trials_to_match_interpolates_the_random_search_curve():
@@ -83,6 +95,9 @@ def test_results_round_trip_through_json():
     result = evaluate_matrices(fit, report, "adam1p", trials=3, folds=2, bo_seeds=())
     again = EvaluationResult.from_json(json.loads(json.dumps(result.to_json())))
     assert again == result and "bayes_opt" not in result.protocols["kfold"].methods
+    data = result.to_json()
+    data["protocols"] = dict(reversed(list(data["protocols"].items())))  # e.g. a sort_keys dump
+    assert list(EvaluationResult.from_json(data).protocols) == ["kfold", "leave_one_family_out"]
     with pytest.raises(ConfigError, match="not a list evaluation result"):
         EvaluationResult.from_json({"format": "other"})
 
