@@ -7,8 +7,7 @@ import pytest
 from hparam_lists.artifact import FitSettings, HparamList, ListEntry
 from hparam_lists.baselines import random_search_curves
 from hparam_lists.evaluate import (EvaluationResult, ProtocolResult, evaluate, evaluate_matrices, family_holdouts,
-                                   kfold_holdouts,
-                                   trials_to_match)
+                                   kfold_holdouts, trials_to_match)
 from hparam_lists.matrix import ScoreMatrix
 from taskset.errors import ConfigError
 from tests.hparam_lists.rows import adam1p_frame
