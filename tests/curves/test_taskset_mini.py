@@ -175,3 +175,14 @@ def test_the_defaults_spec_reuses_the_main_specs_tasks_and_settings(tmp_path):
     assert [(j.steps, j.eval_every, len(j.optimizers)) for j in jobs] == [(20, 10, 1)]
     # The shipped defaults spec is the one `spec` would write from the shipped main spec.
     assert make_mini.DEFAULTS_SPEC.read_text() == make_mini.defaults_spec(make_mini.SPEC.read_text())
+
+
+def test_the_shipped_list_is_the_greedy_fit_of_the_shipped_curves(shipped):
+    """`nadamw-mini` is in sync with the data: refitting on taskset-mini gives the same list."""
+    from hparam_lists import fit, load_list, manifest_sha256
+
+    shipped_list = load_list("nadamw-mini")
+    assert shipped_list.dataset == "taskset-mini" and len(shipped_list) == 50
+    assert shipped_list.manifest_sha256 == manifest_sha256(MINI_DIR)
+    refit = fit(shipped, "nadamw", size=50, dataset="taskset-mini", manifest_sha256=manifest_sha256(MINI_DIR))
+    assert refit.entries == shipped_list.entries and refit.fit == shipped_list.fit
