@@ -135,9 +135,14 @@ def find_baselines(reference: Reference, contenders: Sequence[Contender]
     wanted = [("adam_default", ADAM_DEFAULT, get_optimizer_config(ADAM_DEFAULT))]
     notes = []
     if BASELINE_LIST in shipped_lists():
-        entry = load_list(BASELINE_LIST).entries[0]
+        shipped = load_list(BASELINE_LIST)
+        entry = shipped.entries[0]
         label = f"list:{BASELINE_LIST}:0"
         wanted.append(("list", label, make_config(entry.family, entry.hparams, label)))
+        seen = sorted(set(shipped.fit.train_tasks) & set(reference.schedules))
+        if seen:
+            notes.append(f"{label} was fitted on {len(seen)} of these {len(reference.schedules)} tasks "
+                         f"(in-sample there): {', '.join(seen[:5])}{', ...' if len(seen) > 5 else ''}")
     else:
         notes.append(f"no win rate against a list: the list {BASELINE_LIST!r} is not shipped "
                      f"(shipped: {shipped_lists() or 'none'})")

@@ -55,6 +55,18 @@ def test_adam_default_baseline_comes_from_the_reference():
     assert "adam_default" not in [c.name for c in to_train]
 
 
+def test_a_note_says_when_the_list_baseline_was_fitted_on_benchmark_tasks():
+    from hparam_lists import load_list
+
+    fitted_on = load_list("nadamw-mini").fit.train_tasks
+    _, _, notes = find_baselines(reference(), [CONTENDER])  # tasks t1, t2: not among them
+    assert not any("in-sample" in note for note in notes)
+    seen = Reference(name="hand", path=pathlib.Path("."), curves=REFERENCE, manifest_sha256=None,
+                     schedules={fitted_on[0]: (20, 10), "t2": (20, 10)})
+    _, _, notes = find_baselines(seen, [CONTENDER])
+    assert f"list:nadamw-mini:0 was fitted on 1 of these 2 tasks (in-sample there): {fitted_on[0]}" in notes
+
+
 def test_a_baseline_missing_from_the_reference_is_trained_or_taken_from_a_contender():
     no_adam = Reference(name="hand", path=pathlib.Path("."), curves=REFERENCE[REFERENCE["optimizer"] != "adam_default"],
                         schedules={}, manifest_sha256=None)
