@@ -52,6 +52,12 @@ class Task(abc.ABC, Generic[C]):
         """The config as JSON-ready data, with the family under "family"."""
         return {"family": self.family, **config_lib.to_dict(self.config)}
 
+    @property
+    def identity(self) -> str:
+        """The name and the canonical config JSON: tasks of equal identity build the same graph
+        from equal data, so whatever is derived from one (a compiled loop, a decision) serves both."""
+        return f"{self.name} {config_lib.to_json(self.config_dict)}"
+
     @abc.abstractmethod
     def required_datasets(self) -> tuple[str, ...]:
         """Registry names of the datasets this task reads (empty for synthetic tasks)."""

@@ -27,7 +27,6 @@ rounds differently), so it depends only on the task config, never on timing.
 
 from __future__ import annotations
 
-import json
 import math
 
 from taskset.lazy import tf
@@ -45,14 +44,13 @@ _DECISIONS: dict[str, bool] = {}
 def use_xla(task: Task) -> bool:
     """True when the task's member step should be XLA-compiled (see the module docstring).
 
-    Remembered per task name and config for the process: reading the MACs
+    Remembered per task identity (name and config) for the process: reading the MACs
     traces the whole loss graph (17 s for the tiny ResNet-50), and a
     config's answer never changes.
     """
-    key = json.dumps([task.name, task.config_dict], sort_keys=True, default=str)
-    if key not in _DECISIONS:
-        _DECISIONS[key] = conv_macs(task) <= CONV_MACS_LIMIT
-    return _DECISIONS[key]
+    if task.identity not in _DECISIONS:
+        _DECISIONS[task.identity] = conv_macs(task) <= CONV_MACS_LIMIT
+    return _DECISIONS[task.identity]
 
 
 def conv_macs(task: Task) -> float:

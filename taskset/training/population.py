@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import json
 from typing import Any, NamedTuple, Sequence
 
 from taskset.datasets.base import SPLITS
@@ -175,8 +174,7 @@ def compiled_for(task: Task, replica_seed: int, total_steps: int, jit_compile: b
     data, so either's functions serve both; reuse gives bitwise the same numbers
     as a fresh trace (tests/training).
     """
-    key = (task.name, json.dumps(task.config_dict, sort_keys=True, default=str), replica_seed, total_steps,
-           jit_compile)
+    key = (task.identity, replica_seed, total_steps, jit_compile)
     if key in _CACHE:
         _CACHE.move_to_end(key)
     else:
