@@ -24,6 +24,7 @@ import pathlib
 from typing import Any
 
 from hparam_lists.normalize import check_aggregation, check_split
+from hparam_lists.weighting import check_weighting
 from taskset.errors import ConfigError, TasksetError, UnknownNameError
 from taskset.registry import unknown_name_message
 
@@ -61,10 +62,13 @@ class FitSettings:
     aggregation: str
     train_tasks: tuple[str, ...]
     pool_size: int
+    weighting: str = "task"
+    """How training tasks were weighted ("family" or "task", see `hparam_lists.weighting`); lists
+    written before weighting existed were fitted with every task weighted equally."""
 
     def to_json(self) -> dict[str, Any]:
         return {"family": self.family, "size": self.size, "split": self.split, "aggregation": self.aggregation,
-                "train_tasks": list(self.train_tasks), "pool_size": self.pool_size}
+                "train_tasks": list(self.train_tasks), "pool_size": self.pool_size, "weighting": self.weighting}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +117,8 @@ class HparamList:
         settings = FitSettings(family=fit.get("family", str), size=fit.get("size", int), split=fit.get("split", str),
                                aggregation=fit.get("aggregation", str),
                                train_tasks=tuple(fit.get_list("train_tasks", str)),
-                               pool_size=fit.get("pool_size", int))
+                               pool_size=fit.get("pool_size", int),
+                               weighting=fit.get("weighting", str) if "weighting" in fit.data else "task")
         entries = []
         for i, raw in enumerate(obj.get_list("entries", dict)):
             entry = _Obj(raw, f"{where}.entries[{i}]")
@@ -177,6 +182,7 @@ def validate(hparam_list: HparamList, where: str = "list") -> None:
     try:
         check_split(hparam_list.fit.split)
         check_aggregation(hparam_list.fit.aggregation)
+        check_weighting(hparam_list.fit.weighting)
     except ConfigError as err:
         raise ListFileError(f"{where}.fit: {err}") from None
     from taskset.optimizers import get_family

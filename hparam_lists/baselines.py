@@ -79,9 +79,12 @@ def random_search_mean_curve(scores: np.ndarray) -> np.ndarray:
     return np.concatenate([[1.0], random_search_weights(scores.shape[1], scores.shape[1]) @ mean_sorted])
 
 
-def best_single(scores: np.ndarray) -> int:
-    """The column with the lowest mean score (the lowest index among equals)."""
-    return int(np.argmin(np.asarray(scores, dtype=np.float64).mean(axis=0)))
+def best_single(scores: np.ndarray, weights: np.ndarray | None = None) -> int:
+    """The column with the lowest mean score over tasks, weighted by `weights` (one per task, summing
+    to 1; None: equal), the lowest index among equals."""
+    scores = np.asarray(scores, dtype=np.float64)
+    means = scores.mean(axis=0) if weights is None else np.asarray(weights, dtype=np.float64) @ scores
+    return int(np.argmin(means))
 
 
 def unit_coordinates(space: Sequence[Dim], hparams: Sequence[dict[str, float]]) -> np.ndarray:

@@ -13,13 +13,14 @@ For k = 1..trials each method's score on a task is the best reporting-split
 score (default: test) among the first k configs it tries, and a protocol reports
 the mean over its held-out tasks (and per task family):
   list           the greedy list refitted on the training tasks (fitting split,
-                 e.g. valid_inner); its first k entries.
+                 e.g. valid_inner; tasks weighted by `weighting`, by default each
+                 task family one unit); its first k entries.
   random_search  exact expectation over k uniform draws without replacement from
                  the family's pool (`baselines.random_search_curves`).
   bayes_opt      skopt GP-BO over the family's space answered from the pool,
                  guided by the fitting split, mean over `bo_seeds` runs per task.
-  best_single    the config (any family in the curves) with the best mean fitting
-                 score on the training tasks; constant in k.
+  best_single    the config (any family in the curves) with the best weighted mean
+                 fitting score on the training tasks; constant in k.
   adam_default   `adam_default` when the curves hold it; constant in k.
 Random search, BO and adam_default do not use the training tasks, so they are
 computed once per task and shared by the protocols.
@@ -41,9 +42,10 @@ import numpy as np
 from hparam_lists.artifact import HparamList
 from hparam_lists.baselines import (ADAM_DEFAULT, bayes_opt_curves, best_single, random_search_curves,
                                     random_search_mean_curve, unit_coordinates)
-from hparam_lists.greedy import greedy_order
+from hparam_lists.greedy import fit_weights, greedy_order
 from hparam_lists.matrix import ScoreMatrix
 from hparam_lists.normalize import REPORT_SPLIT, check_split, score_matrix
+from hparam_lists.weighting import DEFAULT_WEIGHTING
 from taskset.errors import ConfigError
 
 RESULT_FORMAT = "taskset-list-evaluation"
@@ -71,6 +73,7 @@ class EvaluationSettings:
     manifest_sha256: str | None = None
     pool_size: int = 0
     num_tasks: int = 0
+    weighting: str = DEFAULT_WEIGHTING
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -156,6 +159,7 @@ class EvaluationResult:
             raise ConfigError(f"not a list evaluation result of format {RESULT_FORMAT!r} version {RESULT_VERSION}")
         settings = dict(data["settings"])
         settings["bo_seeds"] = tuple(settings["bo_seeds"])
+        settings.setdefault("weighting", "task")  # results written before weighting existed
         order = sorted(data["protocols"], key=lambda n: (PROTOCOLS.index(n) if n in PROTOCOLS else len(PROTOCOLS), n))
         return cls(EvaluationSettings(**settings),
                    {n: ProtocolResult.from_json(data["protocols"][n]) for n in order}, dict(data["skipped"]))
@@ -210,8 +214,8 @@ def family_holdouts(task_families: Sequence[str]) -> list[tuple[str, np.ndarray]
 
 def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials: int, folds: int = 5,
                       bo_seeds: Sequence[int] = (0, 1), seed: int = 0, given: HparamList | None = None,
-                      progress: bool = False, dataset: str = "", manifest_sha256: str | None = None
-                      ) -> EvaluationResult:
+                      progress: bool = False, dataset: str = "", manifest_sha256: str | None = None,
+                      weighting: str = DEFAULT_WEIGHTING) -> EvaluationResult:
     """Runs every protocol on score matrices of the same tasks and configs.
 
     Args:
@@ -226,6 +230,8 @@ def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials
       progress: show tqdm progress bars on stderr.
       dataset: name or path of the curves, recorded in the settings.
       manifest_sha256: the curves' manifest hash, recorded in the settings.
+      weighting: how training tasks count in the refits and in `best_single`:
+        "family" (each task family one unit) or "task" (`hparam_lists.weighting`).
 
     Returns:
       The EvaluationResult.
@@ -245,7 +251,9 @@ def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials
     settings = EvaluationSettings(family=family, fit_split=fit.split, report_split=report.split,
                                   aggregation=fit.aggregation, trials=trials, folds=folds,
                                   bo_seeds=tuple(int(s) for s in bo_seeds), seed=seed, dataset=dataset,
-                                  manifest_sha256=manifest_sha256, pool_size=len(pool), num_tasks=len(fit.tasks))
+                                  manifest_sha256=manifest_sha256, pool_size=len(pool), num_tasks=len(fit.tasks),
+                                  weighting=weighting)
+    fit_weights(fit.task_families, weighting)  # validates the weighting before any work
 
     shared = {"random_search": random_search_curves(report.scores[:, pool], trials)}
     if bo_seeds:
@@ -262,11 +270,11 @@ def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials
         shared["adam_default"] = np.repeat(report.scores[:, [column]], trials, axis=1)
 
     protocols, skipped = {}, {}
-    protocols["kfold"] = _cross_validate("kfold", fit, report, pool, trials, holdouts, shared)
+    protocols["kfold"] = _cross_validate("kfold", fit, report, pool, trials, holdouts, shared, weighting)
     by_family = family_holdouts(fit.task_families)
     if len(by_family) >= 2:
         protocols["leave_one_family_out"] = _cross_validate(
-            "leave_one_family_out", fit, report, pool, trials, [rows for _, rows in by_family], shared)
+            "leave_one_family_out", fit, report, pool, trials, [rows for _, rows in by_family], shared, weighting)
     else:
         skipped["leave_one_family_out"] = f"the curves hold one task family ({by_family[0][0]!r}); it needs two"
     if given is not None:
@@ -280,7 +288,8 @@ def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials
 
 def evaluate(curves, hparam_list: HparamList, trials: int | None = None, folds: int = 5,
              bo_seeds: Sequence[int] = (0, 1), seed: int = 0, report_split: str = REPORT_SPLIT,
-             progress: bool = False, dataset: str = "", manifest_sha256: str | None = None) -> EvaluationResult:
+             progress: bool = False, dataset: str = "", manifest_sha256: str | None = None,
+             weighting: str | None = None) -> EvaluationResult:
     """Evaluates `hparam_list` and its fitting recipe on a curves DataFrame.
 
     The list's fit settings (family, split, aggregation) drive the refits; the
@@ -293,6 +302,7 @@ def evaluate(curves, hparam_list: HparamList, trials: int | None = None, folds: 
         the number of the family's configs in `curves`).
       folds, bo_seeds, seed, progress, dataset, manifest_sha256: see `evaluate_matrices`.
       report_split: the split scores are reported on.
+      weighting: "family" or "task" for the refits; None follows the list's own recipe.
 
     Returns:
       The EvaluationResult.
@@ -304,18 +314,19 @@ def evaluate(curves, hparam_list: HparamList, trials: int | None = None, folds: 
     if trials is None:
         trials = min(len(hparam_list), 20, len(fit.family_columns(recipe.family)))
     return evaluate_matrices(fit, report, recipe.family, trials, folds, bo_seeds, seed, hparam_list, progress,
-                             dataset, manifest_sha256)
+                             dataset, manifest_sha256, recipe.weighting if weighting is None else weighting)
 
 
 def _cross_validate(name: str, fit: ScoreMatrix, report: ScoreMatrix, pool: np.ndarray, trials: int,
-                    holdouts: list[np.ndarray], shared: dict[str, np.ndarray]) -> ProtocolResult:
+                    holdouts: list[np.ndarray], shared: dict[str, np.ndarray], weighting: str) -> ProtocolResult:
     per_task = {m: np.zeros((len(fit.tasks), trials)) for m in ("list", "best_single", *shared)}
     chosen = []
     for rows in holdouts:
         train = np.setdiff1d(np.arange(len(fit.tasks)), rows)
-        columns, _ = greedy_order(fit.scores[np.ix_(train, pool)], trials)
+        weights = fit_weights([fit.task_families[i] for i in train], weighting)
+        columns, _ = greedy_order(fit.scores[np.ix_(train, pool)], trials, weights)
         per_task["list"][rows] = np.minimum.accumulate(report.scores[np.ix_(rows, pool[columns])], axis=1)
-        single = best_single(fit.scores[train])
+        single = best_single(fit.scores[train], weights)
         chosen.append(fit.configs[single])
         per_task["best_single"][rows] = report.scores[rows, single][:, None]
         for method, curves in shared.items():

@@ -114,6 +114,9 @@ def _header(result: EvaluationResult) -> list[str]:
         f"- curves: `{s.dataset or '(in memory)'}` (manifest sha256 `{s.manifest_sha256 or 'none'}`), "
         f"{s.num_tasks} tasks, a pool of {s.pool_size} `{s.family}` configs",
         f"- lists fitted on `{s.fit_split}`, scores reported on `{s.report_split}`, aggregation `{s.aggregation}`",
+        f"- refits and `best_single` weigh training tasks by `{s.weighting}` ("
+        + ("each task family one unit, shared by its tasks" if s.weighting == "family" else "every task equally")
+        + "); the tables below show both the per-task mean and the family-balanced mean",
         f"- {s.trials} trials, {s.folds}-fold split with seed {s.seed}, Bayesian optimisation seeds "
         f"{list(s.bo_seeds) or 'none (skipped)'}",
         "- score: normalised loss, 0 = the best any config reached on the task, 1 = the initial loss "

@@ -24,6 +24,7 @@ the parser does not import `curves` (pyarrow, 0.4 s)."""
 _COLUMNS = ("task", "family", "optimizer_family", "optimizer", "hparams", "replica", "status")
 SPLITS = ("train", "valid_inner", "valid_outer", "test")
 AGGREGATIONS = ("final", "mean")
+WEIGHTINGS = ("family", "task")
 
 
 def add_commands(sub) -> None:
@@ -40,6 +41,9 @@ def add_commands(sub) -> None:
     p.add_argument("--aggregation", choices=AGGREGATIONS, default="final",
                    help="score a curve by its final point or its mean (default final)")
     p.add_argument("--tasks", metavar="T1,T2,...", help="fit on these tasks only (default: all in the curves)")
+    p.add_argument("--weighting", choices=WEIGHTINGS, default="family",
+                   help="objective weights: 'family' gives each task family one unit, shared by its tasks; "
+                        "'task' weighs every task equally (default family)")
     p.add_argument("--json", action="store_true", help="print the list as JSON only")
     p.set_defaults(func=cmd_fit)
 
@@ -55,6 +59,9 @@ def add_commands(sub) -> None:
     p.add_argument("--bo-seeds", type=int, default=2, help="Bayesian optimisation runs per task; 0 skips BO "
                                                            "(default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the k-fold split (default 0)")
+    p.add_argument("--weighting", choices=WEIGHTINGS, default="family",
+                   help="weights of the refits and of best_single, and of the printed means: 'family' (each "
+                        "task family one unit) or 'task' (default family); the report shows both")
     p.add_argument("--report-split", choices=SPLITS, default="test", help="split scores are reported on "
                                                                           "(default test)")
     p.add_argument("--json", action="store_true", help="print the results as JSON only, no progress bar")
@@ -91,7 +98,7 @@ def cmd_fit(args) -> int:
     frame, sha = _read_curves(args.curves, (args.split,))
     tasks = [t for t in args.tasks.split(",") if t] if args.tasks else None
     fitted = fit(frame, args.family, args.size, args.split, args.aggregation, tasks, dataset=args.curves,
-                 manifest_sha256=sha)
+                 manifest_sha256=sha, weighting=args.weighting)
     save_list(fitted, args.out)
     if args.json:
         print_json(fitted.to_json())
@@ -111,7 +118,8 @@ def cmd_evaluate(args) -> int:
     frame, sha = _read_curves(args.curves, (hparam_list.fit.split, args.report_split))
     result = evaluate(frame, hparam_list, trials=args.trials, folds=args.folds, bo_seeds=tuple(seeds),
                       seed=args.seed, report_split=args.report_split,
-                      progress=not args.json and sys.stderr.isatty(), dataset=args.curves, manifest_sha256=sha)
+                      progress=not args.json and sys.stderr.isatty(), dataset=args.curves, manifest_sha256=sha,
+                      weighting=args.weighting)
     report = write_report(result, args.report)
     if args.json:
         print_json(result.to_json())
@@ -119,8 +127,10 @@ def cmd_evaluate(args) -> int:
     trials = result.settings.trials
     shown = table_trials(trials)
     for name, protocol in result.protocols.items():
-        sys.stdout.write(f"{name} (mean best {result.settings.report_split} score; lower is better):\n")
-        rows = [(method, *(f"{values[k - 1]:.4f}" for k in shown)) for method, values in protocol.methods.items()]
+        means = protocol.family_balanced if args.weighting == "family" else protocol.methods
+        sys.stdout.write(f"{name} (mean best {result.settings.report_split} score, {args.weighting}-weighted; "
+                         "lower is better):\n")
+        rows = [(method, *(f"{values[k - 1]:.4f}" for k in shown)) for method, values in means.items()]
         rows.append(("speed-up vs random", *(f"{protocol.speedup[k - 1]:.2f}x" for k in shown)))
         print_table(rows, ("method", *(f"k={k}" for k in shown)))
         sys.stdout.write("\n")

@@ -184,5 +184,7 @@ def test_the_shipped_list_is_the_greedy_fit_of_the_shipped_curves(shipped):
     shipped_list = load_list("nadamw-mini")
     assert shipped_list.dataset == "taskset-mini" and len(shipped_list) == 50
     assert shipped_list.manifest_sha256 == manifest_sha256(MINI_DIR)
-    refit = fit(shipped, "nadamw", size=50, dataset="taskset-mini", manifest_sha256=manifest_sha256(MINI_DIR))
+    assert shipped_list.fit.weighting == "task"  # fitted before family weighting became the default
+    refit = fit(shipped, "nadamw", size=50, dataset="taskset-mini", manifest_sha256=manifest_sha256(MINI_DIR),
+                weighting=shipped_list.fit.weighting)
     assert refit.entries == shipped_list.entries and refit.fit == shipped_list.fit

@@ -1,0 +1,324 @@
+"""Makes `taskset-small`, the family-balanced curve dataset (issue 15), a strict superset of `taskset-mini`.
+
+Steps, each rerunnable, from the repository root:
+
+    python scripts/make_small.py pilot      # time a seeded random sample of each neural family's tasks
+    python scripts/make_small.py spec       # caps and choices -> curves/specs/taskset_small*.gin
+    python scripts/make_small.py seed       # copy taskset-mini's shards into staging/taskset-small
+    python scripts/make_small.py generate   # train the missing jobs into staging/taskset-small (resumable)
+    python scripts/make_small.py status     # jobs done / missing per spec
+    python scripts/make_small.py publish    # once complete: compact, verify, move to curves/data/taskset-small
+
+Same settings as taskset-mini (161 configs: nadamw_seed0..127, adam8p_seed0..31,
+adam_default; 1,000 steps; evaluation every 100 steps on 5 batches; one-thread
+workers), so every taskset-mini job has the same key here and its shard is
+reused bit for bit (`seed` copies them in; `generate` trains only the rest).
+
+Task choice (the datasheet repeats it). For each of the 12 neural sampled
+families, `PILOT_PER_FAMILY` runnable tasks are drawn by a seeded permutation
+(not the cheapest) and timed like taskset-mini's pilot (4 configs, 40 steps,
+one thread). A family's **cap** is the median pilot cost of its sample, so it
+admits about half of the family's runnable tasks; it is raised to the next
+timed cost only when fewer than `TARGET_PER_FAMILY` tasks would pass. Tasks
+are then drawn by the same seeded permutation among the sample's tasks under
+the cap until the family holds `TARGET_PER_FAMILY` sampled tasks (taskset-mini's
+own tasks count). Every runnable fixed task of a neural family whose pilot cost
+is under its family's cap is added too. The bias: the cap keeps the dearer half
+(long sequences, wide layers, big batches) out, so results speak for the
+cheaper half of each family.
+
+Replicas: replica seeds 1 and 2 of nadamw_seed0..31 and adam_default on one
+taskset-mini task per sampled family (14 tasks; replica 0 is in the main
+jobs), so replica-to-replica noise can be measured per family.
+
+Why a fresh pilot and not the shipped shards' `seconds_per_step`: those were
+recorded while the machine carried other work; re-timed idle, one thread,
+char_rnn_lm_seed16 costs 1.6-2.1 ms per config-step at K = 4, 8, 32 and 160
+(128 nadamw + 32 adam8p) against 14 ms recorded, conv_pooling_seed4 0.64-0.74
+ms against 4.4 ms. Population size does not raise the per-config cost; the
+recorded figures are load, which is why the plan uses the idle pilot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import pathlib
+import shutil
+import sys
+import zlib
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import make_mini  # noqa: E402  (a sibling script: the pilot timer, the defaults spec, datasheet tables)
+
+ROOT = make_mini.ROOT
+SPECS = ROOT / "curves" / "specs"
+PILOT = SPECS / "taskset_small_pilot.json"
+SPEC = SPECS / "taskset_small.gin"
+DEFAULTS_SPEC = SPECS / "taskset_small_defaults.gin"
+REPLICAS_SPEC = SPECS / "taskset_small_replicas.gin"
+CHOICE = SPECS / "taskset_small_choice.json"
+DATA = ROOT / "curves" / "data" / "taskset-small"
+STAGING = ROOT / "staging" / "taskset-small"
+
+NEURAL_FAMILIES = ("char_rnn_lm", "conv_fc", "conv_pooling", "maf", "mlp", "mlp_ae", "mlp_vae", "nvp",
+                   "rnn_text_classification", "sequence", "transformer_lm", "word_rnn_lm")
+PILOT_PER_FAMILY = 10
+TARGET_PER_FAMILY = 6
+CHOICE_SEED = 15
+"""Seed of the per-family permutations (issue 15)."""
+REPLICA_SEEDS = (1, 2)
+REPLICA_CONFIGS = ("adam_default",) + tuple(f"nadamw_seed{i}" for i in range(32))
+
+
+def permutation(family: str, names: list[str]) -> list[str]:
+    """`names` in a seeded random order, the same on every machine (seed: CHOICE_SEED and the family)."""
+    import numpy as np
+
+    rng = np.random.Generator(np.random.PCG64([CHOICE_SEED, zlib.crc32(family.encode())]))
+    ordered = sorted(names)
+    return [ordered[i] for i in rng.permutation(len(ordered))]
+
+
+def catalogue() -> dict[str, list]:
+    """Runnable catalogue entries of the neural families, by family (fixed tasks under "fixed:<family>")."""
+    from taskset.tasks import list_tasks
+
+    out: dict[str, list] = collections.defaultdict(list)
+    for entry in list_tasks(runnable_only=True):
+        if entry.family in NEURAL_FAMILIES:
+            out[f"fixed:{entry.family}" if entry.fixed else entry.family].append(entry)
+    return out
+
+
+def mini_tasks() -> list[str]:
+    """The tasks of taskset-mini's spec, in spec order."""
+    import curves
+
+    return [task.name for task in curves.load_spec(make_mini.SPEC).tasks]
+
+
+def pilot_candidates() -> list[str]:
+    """The sample of each neural family plus every runnable fixed neural task."""
+    entries = catalogue()
+    names = []
+    for family in NEURAL_FAMILIES:
+        names += permutation(family, [e.name for e in entries[family]])[:PILOT_PER_FAMILY]
+        names += sorted(e.name for e in entries[f"fixed:{family}"])
+    return names
+
+
+def pilot(args) -> None:
+    from curves.executors import limit_tf_threads
+
+    done = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]} if PILOT.exists() else {}
+    names = [name for name in pilot_candidates() if name not in done]
+    print(f"timing {len(names)} tasks on {args.workers} workers ({len(done)} timed before)", file=sys.stderr)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=context, initializer=limit_tf_threads,
+                                                initargs=(1,)) as pool:
+        for count, row in enumerate(pool.map(make_mini.time_task, names), 1):
+            done[row["name"]] = row
+            print(f"{count}/{len(names)} {row}", file=sys.stderr, flush=True)
+            text = json.dumps({"configs": make_mini.PILOT_CONFIGS, "steps": make_mini.PILOT_STEPS, "threads": 1,
+                               "tasks": sorted(done.values(), key=lambda r: r["name"])}, indent=1) + "\n"
+            PILOT.with_suffix(".tmp").write_text(text)
+            os.replace(PILOT.with_suffix(".tmp"), PILOT)
+    print(f"wrote {PILOT}", file=sys.stderr)
+
+
+def choose(rows: dict[str, dict], entries: dict[str, list], mini: list[str]) -> dict:
+    """Caps and chosen tasks per neural family (see the module docstring); pure given its inputs.
+
+    Args:
+      rows: pilot rows by task name.
+      entries: `catalogue()`.
+      mini: taskset-mini's tasks.
+
+    Returns:
+      {"families": {family: {cap, sample, timed, admitted_share, chosen, fixed, ...}}, "tasks": [...]}.
+    """
+    import statistics
+
+    cost = {n: make_mini.estimated_seconds(r["seconds_per_config_step"]) for n, r in rows.items() if "error" not in r}
+    families, added = {}, []
+    for family in NEURAL_FAMILIES:
+        sample = permutation(family, [e.name for e in entries[family]])[:PILOT_PER_FAMILY]
+        timed = sorted(cost[n] for n in sample if n in cost)
+        if not timed:
+            raise ValueError(f"the pilot timed no task of {family!r}; run `make_small.py pilot` first")
+        have = [n for n in mini if make_mini.family_of(n) == family]
+        cap = statistics.median_high(timed)
+        while True:
+            under = [n for n in sample if n in cost and cost[n] <= cap and n not in have]
+            if len(have) + len(under) >= TARGET_PER_FAMILY or cap == timed[-1]:
+                break
+            cap = min(c for c in timed if c > cap)
+        chosen = under[:max(0, TARGET_PER_FAMILY - len(have))]
+        fixed = sorted(e.name for e in entries[f"fixed:{family}"] if e.name in cost and cost[e.name] <= cap
+                       and e.name not in mini)
+        families[family] = {
+            "cap_seconds": cap, "runnable": len(entries[family]), "sample": sample,
+            "admitted_share_of_sample": sum(c <= cap for c in timed) / len(timed),
+            "failed_in_pilot": sorted(n for n in sample if n not in cost),
+            "from_mini": have, "chosen": chosen, "fixed": fixed,
+            "fixed_over_cap": sorted(e.name for e in entries[f"fixed:{family}"] if e.name not in fixed
+                                     and e.name not in mini),
+            "estimated_worker_seconds": sum(cost[n] for n in chosen + fixed),
+        }
+        added += chosen + fixed
+    return {"families": families, "tasks": added,
+            "estimated_worker_seconds": sum(f["estimated_worker_seconds"] for f in families.values())}
+
+
+def replica_tasks(mini: list[str]) -> list[str]:
+    """One taskset-mini task per sampled family: its first in spec order (sorted names)."""
+    firsts: dict[str, str] = {}
+    for name in mini:
+        if not name.startswith("fixed_"):
+            firsts.setdefault(make_mini.family_of(name), name)
+    return [firsts[f] for f in sorted(firsts)]
+
+
+def spec(args) -> None:
+    rows = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]}
+    mini = mini_tasks()
+    facts = choose(rows, catalogue(), mini)
+    names = sorted(set(mini) | set(facts["tasks"]))
+    hours = facts["estimated_worker_seconds"] / 3600
+    counts = collections.Counter(make_mini.family_of(n) for n in names)
+    main = make_mini.SPEC.read_text().splitlines()
+    settings = [line for line in main if line.startswith(("sweep.", "optimizers.", "tasks.runnable"))]
+    settings = [line.replace("'taskset-mini'", "'taskset-small'") for line in settings]
+    lines = [
+        "# taskset-small: the family-balanced curve dataset (see curves/data/taskset-small/README.md).",
+        "# Written by `python scripts/make_small.py spec` from curves/specs/taskset_small_pilot.json:",
+        f"# taskset-mini's {len(mini)} tasks plus {len(facts['tasks'])} new ones, estimated {hours:.1f} "
+        "worker-hours for the new ones", "# on one idle thread each. Tasks per family:",
+        "#   " + ", ".join(f"{f} {n}" for f, n in sorted(counts.items())), "",
+        *[line for line in settings if line.startswith("sweep.")], "",
+        "tasks.names = [", *[f"    '{name}'," for name in names], "]",
+        *[line for line in settings if not line.startswith("sweep.")],
+    ]
+    SPEC.write_text("\n".join(lines) + "\n")
+    DEFAULTS_SPEC.write_text(make_mini.defaults_spec(SPEC.read_text()).replace("taskset-mini", "taskset-small")
+                             .replace("taskset_mini.gin", "taskset_small.gin")
+                             .replace("make_mini.py", "make_small.py"))
+    replicas = replica_tasks(mini)
+    REPLICAS_SPEC.write_text("\n".join([
+        "# taskset-small, third part: replica seeds 1 and 2 of adam_default and nadamw_seed0..31 on one",
+        "# taskset-mini task per sampled family. Written by `python scripts/make_small.py spec`.",
+        "# `make_small.py` runs replicas 1 and 2 only: replica 0 of these configs is in the main jobs.", "",
+        *[line for line in settings if line.startswith("sweep.") and not line.startswith(("sweep.replicas",
+                                                                                           "sweep.population"))],
+        f"sweep.replicas = {max(REPLICA_SEEDS) + 1}", f"sweep.population = {len(REPLICA_CONFIGS)}", "",
+        "tasks.names = [", *[f"    '{name}'," for name in replicas], "]", "tasks.runnable = True", "",
+        "optimizers.names = ['adam_default']", "optimizers.families = {'nadamw': (0, 32)}", ""]))
+    CHOICE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {SPEC} ({len(names)} tasks), {DEFAULTS_SPEC}, {REPLICAS_SPEC} ({len(replicas)} tasks), {CHOICE}; "
+          f"new tasks estimated at {hours:.1f} worker-hours", file=sys.stderr)
+
+
+def spec_jobs() -> list:
+    """Every job of taskset-small: main, defaults, then the replica jobs (replicas 1 and 2 only)."""
+    import curves
+
+    jobs = [job for path in (SPEC, DEFAULTS_SPEC) for job in curves.plan(curves.load_spec(path))]
+    return jobs + [job for job in curves.plan(curves.load_spec(REPLICAS_SPEC)) if job.replica in REPLICA_SEEDS]
+
+
+def ordered_jobs() -> list:
+    """`spec_jobs()` with the replica jobs and the cheapest families first, so early sessions finish
+    whole families and the noise estimate rather than half of every family."""
+    rows = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]} if PILOT.exists() else {}
+
+    def cost(job) -> float:
+        row = rows.get(job.task, {})
+        return row.get("seconds_per_config_step", 0.0) * len(job.optimizers)
+
+    return sorted(spec_jobs(), key=cost)
+
+
+def seed(args) -> None:
+    """Copies taskset-mini's shards and manifest into an empty staging directory."""
+    if STAGING.exists() and any(STAGING.iterdir()):
+        sys.exit(f"{STAGING} is not empty; `seed` only starts a fresh staging directory")
+    STAGING.mkdir(parents=True, exist_ok=True)
+    source = make_mini.DATA
+    (STAGING / "shards").mkdir()
+    for shard in sorted((source / "shards").iterdir()):
+        shutil.copy2(shard, STAGING / "shards" / shard.name)
+    shutil.copy2(source / "manifest.json", STAGING / "manifest.json")
+    print(f"copied {len(list((STAGING / 'shards').iterdir()))} taskset-mini shards into {STAGING}", file=sys.stderr)
+
+
+def generate(args) -> None:
+    import curves
+    from curves.executors import ProcessExecutor
+
+    jobs = ordered_jobs()
+    with ProcessExecutor(workers=args.workers, threads=1) as executor:
+        summary = curves.generate(jobs, args.out, executor=executor, progress=True)
+    print(json.dumps(summary.to_json(), default=str))
+
+
+def missing_jobs(root: pathlib.Path) -> list:
+    """Jobs of the specs that `root` does not hold yet."""
+    from curves.store import Store
+
+    jobs = spec_jobs()
+    if not root.is_dir():
+        return jobs
+    with Store.open(root) as store:
+        return [job for job in jobs if not store.has_job(job.key)]
+
+
+def status(args) -> None:
+    jobs, missing = spec_jobs(), missing_jobs(STAGING)
+    by_family = collections.Counter(make_mini.family_of(j.task) for j in missing)
+    print(json.dumps({"jobs": len(jobs), "done": len(jobs) - len(missing), "missing": len(missing),
+                      "missing_by_family": dict(sorted(by_family.items()))}, indent=1))
+
+
+def publish(args) -> None:
+    import curves
+
+    missing = missing_jobs(STAGING)
+    if missing:
+        sys.exit(f"staging/taskset-small lacks {len(missing)} job(s), e.g. {[j.task for j in missing[:3]]}; "
+                 "run `python scripts/make_small.py generate` until it has them all")
+    if DATA.exists():
+        sys.exit(f"{DATA} exists; move it away first (a published dataset is never overwritten)")
+    curves.compact(STAGING)
+    report = curves.verify(STAGING)
+    if not report.ok:
+        sys.exit(f"verify failed: {report}")
+    (STAGING / ".generate.lock").unlink(missing_ok=True)
+    STAGING.rename(DATA)
+    print(f"published {DATA}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="step", required=True)
+    p = sub.add_parser("pilot", help="time the sampled tasks")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(run=pilot)
+    sub.add_parser("spec", help="choose the tasks and write the specs").set_defaults(run=spec)
+    sub.add_parser("seed", help="copy taskset-mini's shards into staging").set_defaults(run=seed)
+    p = sub.add_parser("generate", help="run the missing jobs into staging/taskset-small (resumes)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", type=pathlib.Path, default=STAGING)
+    p.set_defaults(run=generate)
+    sub.add_parser("status", help="jobs done and missing").set_defaults(run=status)
+    sub.add_parser("publish", help="compact, verify and move the complete staging directory").set_defaults(run=publish)
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
