@@ -1,0 +1,81 @@
+"""Replica-to-replica noise: how far a config's result moves when only the batch stream changes.
+
+A replica r trains the same configs from the same task with replica seed r
+(another init and batch order). For every (task, config) with two or more
+replicas this module measures the spread of
+
+  score  the normalised score (`hparam_lists.normalize`, bounds from all of the
+         task's curves), the unit lists and benchmarks compare in;
+  loss   the final loss relative to its magnitude, |l_r - mean_r l| / |mean_r l|,
+         the unit a tie tolerance on raw losses needs;
+
+as the standard deviation over replicas (ddof=1), and summarises it per task
+family by the median and 90th percentile over that family's (task, config)
+pairs. Diverged curves score 1 and are kept (diverging on one replica and not
+on another is noise too); their final losses are left out of the loss figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from hparam_lists.normalize import _padded, check_split, curve_scores
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyNoise:
+    """Replica noise of one task family.
+
+    Attributes:
+      tasks: tasks of the family with replicas.
+      pairs: (task, config) pairs with two or more replicas.
+      score_std_median, score_std_p90: spread of normalised scores (score units).
+      loss_rel_std_median, loss_rel_std_p90: spread of final losses relative to their magnitude.
+    """
+
+    tasks: int
+    pairs: int
+    score_std_median: float
+    score_std_p90: float
+    loss_rel_std_median: float
+    loss_rel_std_p90: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def replica_noise(curves, split: str = "valid_inner", aggregation: str = "final") -> dict[str, FamilyNoise]:
+    """Task family -> its replica noise, from a curves DataFrame (`curves.read` layout).
+
+    Only (task, config) pairs with two or more replicas count; a family with none is absent.
+    """
+    import pandas as pd
+
+    check_split(split)
+    tasks, task_codes = np.unique(curves["task"].astype(str).to_numpy(), return_inverse=True)
+    values, lengths = _padded(curves[split])
+    failed = curves["status"].astype(str).to_numpy() != "ok"
+    scores = curve_scores(values, lengths, failed, task_codes, len(tasks), aggregation)
+    final = values[np.arange(len(values)), np.maximum(lengths - 1, 0)]
+    frame = pd.DataFrame({"task": curves["task"].astype(str).to_numpy(),
+                          "family": curves["family"].astype(str).to_numpy(),
+                          "optimizer": curves["optimizer"].astype(str).to_numpy(),
+                          "score": scores, "loss": np.where(failed | ~np.isfinite(final), np.nan, final)})
+    grouped = frame.groupby(["family", "task", "optimizer"], observed=True)
+    stats = grouped.agg(n=("score", "size"), score_std=("score", "std"), loss_std=("loss", "std"),
+                        loss_mean=("loss", "mean")).reset_index()
+    stats = stats[stats["n"] >= 2]
+    stats["loss_rel"] = stats["loss_std"] / stats["loss_mean"].abs()
+    out = {}
+    for family, group in stats.groupby("family", observed=True):
+        rel = group["loss_rel"].replace([np.inf, -np.inf], np.nan).dropna()
+        out[str(family)] = FamilyNoise(
+            tasks=int(group["task"].nunique()), pairs=len(group),
+            score_std_median=float(group["score_std"].median()),
+            score_std_p90=float(group["score_std"].quantile(0.9)),
+            loss_rel_std_median=float(rel.median()) if len(rel) else float("nan"),
+            loss_rel_std_p90=float(rel.quantile(0.9)) if len(rel) else float("nan"))
+    return out
