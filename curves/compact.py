@@ -61,14 +61,28 @@ def compact(root: str | os.PathLike, progress: bool = False) -> CompactSummary:
       root: a curve directory.
       progress: show a progress bar over tasks.
 
+    Every shard is checked against the manifest (size, sha256, job facts)
+    before its rows are merged, so a damaged or edited file is refused rather
+    than made permanent in a pack.
+
     Raises:
-      StoreError: `root` is locked by another writer or is not a curve directory.
+      StoreError: `root` is locked by another writer or is not a curve
+        directory (no manifest.json: an empty or unrelated directory is left
+        untouched).
+      CorruptShardError: a shard is unlisted, missing, or disagrees with the
+        manifest (run `curves verify` for the full list).
     """
     import pyarrow.parquet as pq
     from tqdm import tqdm
 
-    if not pathlib.Path(root).is_dir():
-        raise StoreError(f"{str(root)!r} is not a curve directory; pass the --out of a `curves generate` run")
+    from curves.manifest import MANIFEST_NAME
+    from curves.reader import list_shards
+
+    path = pathlib.Path(root)
+    if not path.is_dir() or not (path / MANIFEST_NAME).is_file():
+        raise StoreError(f"{str(root)!r} is not a curve directory (no {MANIFEST_NAME}); pass the --out of a "
+                         "`curves generate` run")
+    list_shards(path)  # refuses unlisted and missing shards before anything is written
     summary = CompactSummary()
     with Store.open(root) as store:
         by_task: dict[str, list[str]] = {}
@@ -81,7 +95,7 @@ def compact(root: str | os.PathLike, progress: bool = False) -> CompactSummary:
             if len(keys) < 2:
                 continue
             entries = [store.manifest.shards[k] for k in keys]
-            tables = [pq.read_table(store.root / e["file"]) for e in entries]
+            tables = [_checked_table(store.root, k, e) for k, e in zip(keys, entries)]
             members = {}
             for key, entry, table in zip(keys, entries, tables):
                 recorded = job_meta(table.schema, entry["file"])
@@ -97,6 +111,27 @@ def compact(root: str | os.PathLike, progress: bool = False) -> CompactSummary:
         summary.rows = store.manifest.num_rows
         summary.bytes_after = sum(int(e["bytes"]) for e in store.manifest.shards.values())
     return summary
+
+
+def _checked_table(root: pathlib.Path, key: str, entry: dict[str, Any]):
+    """Shard `key`'s table, after checking it against its manifest entry (see `curves.integrity`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curves.errors import CorruptShardError
+    from curves.integrity import VERIFY_HINT, check_facts, check_shard
+
+    path = check_shard(root, entry)
+    try:
+        table = pq.read_table(path, page_checksum_verification=True)
+        meta = job_meta(table.schema, entry["file"])
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise CorruptShardError(f"shard {str(path)!r} is damaged ({err}); " + VERIFY_HINT.format(root=root)) from None
+    if meta.get("key") != key:
+        raise CorruptShardError(f"shard {str(path)!r} holds job {meta.get('key')!r}, not the job its name says; "
+                                + VERIFY_HINT.format(root=root))
+    check_facts(root, entry, meta, [n for n in table.schema.names if n.startswith(HP_PREFIX)])
+    return table
 
 
 def _merge(tables: list) -> Any:

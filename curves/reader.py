@@ -1,10 +1,15 @@
-"""Reading curve datasets: `read` into pandas with filters pushed down, `to_matrix` for list learners.
+"""Reading curve datasets: `read` into pandas with filters pushed down (`to_matrix` is in `curves.matrix`).
 
 `read` picks shards by the manifest's per-shard facts (task, optimizer
 families) before opening any file, then reads only the requested columns of
-those shards (in parallel) and drops rows of other optimizer families. Page
-checksums are verified, so a damaged shard is an error naming the file, not
-silently wrong numbers.
+those shards (in parallel) and drops rows of other optimizer families.
+
+Every shard opened is first checked against the manifest (size and sha256,
+the verdict cached per process by path, size and mtime; see
+`curves.integrity`), and its footer's job facts against the manifest entry
+the reader filtered on. A shard the manifest does not list is refused, as is
+a directory without a manifest: a damaged, foreign or edited file is an error
+naming it and `curves verify`, never silently different numbers.
 
 `path` is a curve directory or the name of a registered curve dataset: the
 `CURVE_DATASETS` registry maps a name to a function returning a local
@@ -22,18 +27,18 @@ import os
 import pathlib
 from typing import Callable, Iterable, Iterator, Sequence
 
-import numpy as np
 
 from taskset.errors import ConfigError, UnknownNameError
 from taskset.registry import Registry
 
 from curves.errors import CorruptShardError, StoreError
+from curves.integrity import VERIFY_HINT, check_facts, check_shard
 from curves.manifest import load_manifest
-from curves.schema import HP_PREFIX, METRICS, check_schema, dataset_schema
-from curves.store import SHARD_DIR, SHARD_SUFFIX, shard_entry
+from curves.matrix import REDUCTIONS, CurveMatrix, to_matrix  # noqa: F401 - re-exported (moved to curves.matrix)
+from curves.schema import HP_PREFIX, check_schema, dataset_schema, job_meta
+from curves.store import SHARD_DIR, SHARD_SUFFIX
 
 CURVE_DATASETS: Registry[Callable[[], os.PathLike]] = Registry("curve dataset")
-REDUCTIONS = ("final", "mean")
 READ_AHEAD = 1  # tasks `iter_tasks` reads ahead of the caller
 
 
@@ -61,32 +66,41 @@ class ShardInfo:
     task: str
     optimizer_families: tuple[str, ...]
     hparam_columns: tuple[str, ...]
+    root: pathlib.Path | None = None
+    key: str = ""
+    entry: dict | None = dataclasses.field(default=None, compare=False, hash=False)
 
 
 def list_shards(root: pathlib.Path) -> list[ShardInfo]:
-    """Every shard under `root`: facts from the manifest, or from the file's footer when unlisted.
+    """Every shard of `root` as the manifest lists it (no file is opened or hashed here).
 
     Raises:
-      StoreError: `root` has neither a manifest nor shards.
-      CorruptShardError: a shard the manifest lists is missing.
+      StoreError: `root` has no manifest.json (shards alone are not trusted).
+      CorruptShardError: a shard the manifest lists is missing, or a shard file
+        is there that the manifest does not list (a foreign or unindexed file).
     """
     manifest = load_manifest(root)
     on_disk = {p.name[:-len(SHARD_SUFFIX)] for p in (root / SHARD_DIR).glob(f"*{SHARD_SUFFIX}")}
-    if manifest is None and not on_disk:
-        raise StoreError(f"{str(root)!r} holds no curves (no manifest.json, no shards)")
-    listed = manifest.shards if manifest is not None else {}
+    if manifest is None:
+        what = f"{len(on_disk)} shard(s) but no manifest.json" if on_disk else "no curves (no manifest.json)"
+        raise StoreError(f"{str(root)!r} holds {what}; shards are read only as a manifest lists them: index them "
+                         "with `taskset-bench curves generate SPEC --out DIR` (which rebuilds the manifest), then "
+                         "check with `taskset-bench curves verify DIR`")
+    listed = manifest.shards
     missing = sorted(set(listed) - on_disk)
     if missing:
         raise CorruptShardError(f"{len(missing)} shard(s) listed in {str(root / 'manifest.json')!r} are missing, "
                                 f"e.g. {listed[missing[0]]['file']!r}; run `taskset-bench curves generate` again "
-                                "to recompute them")
-    shards = []
-    for key in sorted(on_disk):
-        # A shard a dead run wrote but did not index yet: its footer says the rest.
-        entry = listed.get(key) or shard_entry(root, key)
-        shards.append(ShardInfo(root / entry["file"], entry["task"], tuple(entry["optimizer_families"]),
-                                tuple(entry["hparam_columns"])))
-    return shards
+                                "to recompute them, or " + VERIFY_HINT.format(root=root))
+    unlisted = sorted(on_disk - set(listed))
+    if unlisted:
+        raise CorruptShardError(f"shard {str(root / SHARD_DIR / (unlisted[0] + SHARD_SUFFIX))!r} is not listed in "
+                                f"manifest.json ({len(unlisted)} such file(s)), so it is not read: it was copied in "
+                                "or written by a run that died before indexing it; delete it, or index it with "
+                                "`taskset-bench curves generate` on its sweep; " + VERIFY_HINT.format(root=root))
+    return [ShardInfo(root / entry["file"], entry["task"], tuple(entry["optimizer_families"]),
+                      tuple(entry["hparam_columns"]), root, key, entry)
+            for key, entry in sorted(listed.items())]
 
 
 def _as_set(value: str | Iterable[str] | None, what: str) -> set[str] | None:
@@ -140,12 +154,20 @@ def _read_shard(selection: _Selection, shard: ShardInfo):
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    if shard.entry is not None:
+        check_shard(shard.root, shard.entry)
     try:
         # No pre-buffering: it hands reads of a few small column chunks to I/O
         # threads, which costs more than it saves here.
         parquet = pq.ParquetFile(shard.path, pre_buffer=False, page_checksum_verification=True)
         schema = parquet.schema_arrow  # decoded anew on every access
         check_schema(schema, str(shard.path))
+        if shard.entry is not None:
+            meta = job_meta(schema, str(shard.path))
+            if meta.get("key") != shard.key:
+                raise CorruptShardError(f"shard {str(shard.path)!r} holds job {meta.get('key')!r}, not the job its "
+                                        "name says; " + VERIFY_HINT.format(root=shard.root))
+            check_facts(shard.root, shard.entry, meta, [n for n in schema.names if n.startswith(HP_PREFIX)])
         names = selection.schema.names
         mixed = selection.families is not None and not set(shard.optimizer_families) <= selection.families
         wanted = [n for n in names if n in schema.names]
@@ -154,7 +176,7 @@ def _read_shard(selection: _Selection, shard: ShardInfo):
         table = parquet.read(columns=wanted, use_threads=False)
     except StoreError:
         raise
-    except (OSError, pa.ArrowException) as err:
+    except (OSError, ValueError, pa.ArrowException) as err:  # ValueError: undecodable metadata
         raise CorruptShardError(f"shard {str(shard.path)!r} is damaged ({err}); delete it and run "
                                 "`taskset-bench curves generate` again to recompute it") from None
     if mixed:
@@ -251,158 +273,3 @@ def _check_present(wanted: set[str] | None, present: set[str], kind: str, root: 
             hint = ("did you mean " + ", ".join(map(repr, close)) + "?") if close else \
                 f"it has {len(present)}: {sorted(present)[:12]!r}{' ...' if len(present) > 12 else ''}"
             raise UnknownNameError(f"no curves for {kind} {name!r} in {str(root)!r}; {hint}")
-
-
-@dataclasses.dataclass(frozen=True)
-class CurveMatrix:
-    """A tasks x configs matrix of one number per (task, optimizer config).
-
-    Attributes:
-      values: float64 [len(tasks), len(configs)]; NaN where a config has no
-        curve on a task or one of its replicas diverged.
-      tasks: row labels (task names).
-      configs: column labels (optimizer config names).
-      metric, reduction: what the numbers are (see `to_matrix`).
-    """
-
-    values: np.ndarray
-    tasks: tuple[str, ...]
-    configs: tuple[str, ...]
-    metric: str
-    reduction: str
-
-
-def to_matrix(data, metric: str = "valid_inner", reduction: str = "final", tasks: Sequence[str] | None = None,
-              configs: Sequence[str] | None = None) -> CurveMatrix:
-    """Reduces curves to a tasks x configs matrix, e.g. for a greedy list learner.
-
-    Each curve becomes one number: its last value (`reduction="final"`) or
-    the mean over its evaluation points (`"mean"`) of `metric`. A diverged
-    curve becomes NaN. A (task, config) cell is the mean over its replicas,
-    NaN if any replica is NaN or infinite: a config that diverges on some
-    seeds is not given the score of its lucky seeds. Cells without curves are NaN.
-
-    Args:
-      data: rows from `read` (a DataFrame) or `read_table` / `iter_tasks(arrow=True)`
-        (a pyarrow Table), with columns task, optimizer, status and `metric`;
-        for the default metric and reduction, task, optimizer and
-        final_valid_inner suffice.
-      metric: one of train, valid_inner, valid_outer, test.
-      reduction: "final" or "mean".
-      tasks, configs: row and column order (default: sorted names present).
-
-    Raises:
-      ConfigError: unknown metric or reduction, or `data` lacks a needed column.
-    """
-    if metric not in METRICS:
-        raise ConfigError(f"unknown metric {metric!r}; accepted: {list(METRICS)!r}")
-    if reduction not in REDUCTIONS:
-        raise ConfigError(f"unknown reduction {reduction!r}; accepted: {list(REDUCTIONS)!r}")
-    frame = _Columns(data)
-    summary = metric == "valid_inner" and reduction == "final" and "final_valid_inner" in frame.names
-    needed = ["task", "optimizer"] + (["final_valid_inner"] if summary else ["status", metric])
-    missing = [c for c in needed if c not in frame.names]
-    if missing:
-        raise ConfigError(f"to_matrix needs column(s) {missing!r}; read them with columns=[...]")
-    if summary:
-        per_curve = frame.floats("final_valid_inner")  # already NaN for diverged curves
-    else:
-        per_curve = frame.reduce_lists(metric, reduction)
-        per_curve[frame.not_ok()] = np.nan
-    task_codes, task_names = frame.codes("task")
-    config_codes, config_names = frame.codes("optimizer")
-    # Replica means by bincount over (task, config) cells: NumPy's speed on
-    # millions of rows, with no per-group Python work.
-    cell = task_codes * len(config_names) + config_codes
-    size = len(task_names) * len(config_names)
-    count = np.bincount(cell, minlength=size)
-    finite = np.isfinite(per_curve)
-    bad = np.bincount(cell, weights=~finite, minlength=size)
-    total = np.bincount(cell, weights=np.where(finite, per_curve, 0.0), minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where((count > 0) & (bad == 0), total / np.maximum(count, 1), np.nan)
-    full = mean.reshape(len(task_names), len(config_names))
-    seen = count.reshape(full.shape)
-    row_index, task_labels = _order(task_names, seen.sum(axis=1) > 0, tasks)
-    col_index, config_labels = _order(config_names, seen.sum(axis=0) > 0, configs)
-    # Index -1 picks the NaN row and column of the padding (labels without curves).
-    values = np.pad(full, ((0, 1), (0, 1)), constant_values=np.nan)[np.ix_(row_index, col_index)]
-    return CurveMatrix(values=values, tasks=task_labels, configs=config_labels, metric=metric, reduction=reduction)
-
-
-def _order(names: np.ndarray, present: np.ndarray, wanted: Sequence[str] | None) -> tuple[np.ndarray, tuple]:
-    """Indices into `names` for the output labels, and the labels: `wanted`, or the present names sorted."""
-    if wanted is None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        index = np.flatnonzero(present)
-        present_names = pa.array(names[index], type=pa.string())
-        order = pc.array_sort_indices(present_names).to_numpy()  # Arrow's sort: no Python comparisons
-        return index[order], tuple(present_names.take(order).to_pylist())
-    position = {name: i for i, name in enumerate(names.tolist())}
-    return np.array([position.get(name, -1) for name in wanted], dtype=np.int64), tuple(wanted)
-
-
-class _Columns:
-    """Uniform NumPy access to the columns of a pandas DataFrame or a pyarrow Table."""
-
-    def __init__(self, data) -> None:
-        import pyarrow as pa
-
-        self.data = data
-        self.arrow = isinstance(data, pa.Table)
-        self.names = list(data.column_names if self.arrow else data.columns)
-
-    def floats(self, name: str) -> np.ndarray:
-        column = self.data.column(name) if self.arrow else self.data[name]
-        return np.asarray(column.to_numpy(), dtype=np.float64)
-
-    def not_ok(self) -> np.ndarray:
-        if self.arrow:
-            import pyarrow as pa
-
-            return np.asarray(self.data.column("status").cast(pa.string()).to_numpy(zero_copy_only=False) != "ok")
-        return (self.data["status"] != "ok").to_numpy()
-
-    def reduce_lists(self, name: str, reduction: str) -> np.ndarray:
-        """Each list's last element ("final") or mean ("mean"); NaN for an empty list."""
-        if self.arrow:
-            import pyarrow.compute as pc
-
-            column = self.data.column(name).combine_chunks()
-            lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False).astype(np.int64)
-            flat = np.asarray(column.flatten().to_numpy(zero_copy_only=False), dtype=np.float64)
-            ends = np.cumsum(lengths)
-            out = np.full(len(lengths), np.nan)
-            full = lengths > 0
-            if reduction == "final":
-                out[full] = flat[ends[full] - 1]
-            else:
-                out[full] = np.add.reduceat(flat, (ends - lengths)[full]) / lengths[full]
-            return out
-        pick = (lambda v: v[-1]) if reduction == "final" else (lambda v: np.mean(v, dtype=np.float64))
-        return np.array([pick(v) if len(v) else np.nan for v in self.data[name]], dtype=np.float64)
-
-    def codes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Integer codes and their labels (an array of str) of a string or categorical column."""
-        if self.arrow:
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            column = self.data.column(name)
-            if not pa.types.is_dictionary(column.type):
-                column = pc.dictionary_encode(column)
-            column = pa.table({name: column}).unify_dictionaries().column(0)
-            if column.num_chunks == 0:
-                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-            labels = column.chunk(0).dictionary.to_numpy(zero_copy_only=False)
-            codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in column.chunks])
-            return codes.astype(np.int64), labels
-        import pandas as pd
-
-        column = self.data[name]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            return column.cat.codes.to_numpy(dtype=np.int64), column.cat.categories.to_numpy(dtype=object)
-        codes, labels = pd.factorize(column)
-        return codes.astype(np.int64), np.asarray(labels, dtype=object)

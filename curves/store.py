@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
-import hashlib
 import os
 import pathlib
 import time
@@ -35,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curves.errors import CorruptShardError, StoreError
-from taskset.paths import fsync_directory
+from taskset.paths import file_sha256, fsync_directory
 
 from curves.manifest import Manifest, load_manifest, save_manifest
 from curves.schema import DICTIONARY_LEAVES, FLOAT_LEAVES, HP_PREFIX, check_schema, job_meta
@@ -50,14 +49,6 @@ ROW_GROUP_ROWS = 65536
 def shard_relpath(key: str) -> str:
     """The shard file of job `key`, relative to the curve directory."""
     return f"{SHARD_DIR}/{key}{SHARD_SUFFIX}"
-
-
-def file_sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def shard_entry(root: pathlib.Path, key: str) -> dict[str, Any]:

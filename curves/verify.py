@@ -1,9 +1,11 @@
 """Checking and summarising a curve directory (`curves verify`, `curves info`).
 
 `verify` reads everything and reports each problem it finds, rather than
-stopping at the first: the manifest, every shard's checksum, schema, job key,
-row count and data pages, files the manifest does not list, leftovers of
-interrupted writes, and curves that appear twice. Failed jobs are reported but
+stopping at the first: the manifest, every shard's checksum, schema, job key
+and data pages, every fact the manifest states about a shard (size, rows,
+task, task family, optimizer families, hparam columns, steps, replica, member
+jobs) against the shard itself, shards the manifest does not list, stray files
+in `shards/`, leftovers of interrupted writes, and curves that appear twice. Failed jobs are reported but
 are not problems: the data that is there is sound, and `curves generate
 --retry-failed` fills the gaps.
 """
@@ -18,7 +20,7 @@ from curves.errors import StoreError
 from curves.manifest import load_manifest
 from curves.reader import read_table, resolve
 from curves.schema import SCHEMA_VERSION, check_schema, job_meta
-from curves.store import SHARD_DIR, SHARD_SUFFIX, TEMP_SUFFIX, file_sha256, member_jobs
+from curves.store import SHARD_DIR, SHARD_SUFFIX, TEMP_SUFFIX, member_jobs, shard_entry
 
 IDENTITY = ("task", "optimizer", "replica")
 
@@ -61,7 +63,12 @@ def verify(path: str | os.PathLike) -> VerifyReport:
     for tmp in sorted(shard_dir.glob(f".*{TEMP_SUFFIX}")):
         report.problems.append(f"{SHARD_DIR}/{tmp.name}: partial shard left by an interrupted write "
                                "(the next `curves generate` on this directory deletes it)")
-    on_disk = {p.name[:-len(SHARD_SUFFIX)] for p in shard_dir.glob(f"*{SHARD_SUFFIX}")}
+    on_disk = {p.name[:-len(SHARD_SUFFIX)] for p in shard_dir.glob(f"*{SHARD_SUFFIX}") if p.is_file()}
+    for stray in sorted(shard_dir.iterdir() if shard_dir.is_dir() else ()):
+        if not (stray.is_file() and (stray.name.endswith(SHARD_SUFFIX) or
+                                     (stray.name.startswith(".") and stray.name.endswith(TEMP_SUFFIX)))):
+            report.problems.append(f"{SHARD_DIR}/{stray.name}: stray {'directory' if stray.is_dir() else 'file'}, "
+                                   "not a shard; move it out of the curve directory")
     for key in sorted(set(listed) - on_disk):
         report.problems.append(f"{listed[key]['file']}: listed in the manifest but missing; run `taskset-bench "
                                "curves generate` again to recompute it")
@@ -75,10 +82,21 @@ def verify(path: str | os.PathLike) -> VerifyReport:
         rel = f"{SHARD_DIR}/{key}{SHARD_SUFFIX}"
         path = root / rel
         entry = listed.get(key)
-        if entry is not None and file_sha256(path) != entry["sha256"]:
+        try:
+            actual = shard_entry(root, key)  # the manifest entry the file itself implies (sha256 included)
+        except StoreError as err:
+            report.problems.append(str(err))
+            continue
+        except Exception as err:  # noqa: BLE001 - any failure to decode the file is a damaged shard
+            report.problems.append(f"{rel}: unreadable ({type(err).__name__}: {err}); delete it and run "
+                                   "`taskset-bench curves generate` again")
+            continue
+        if entry is not None and actual["sha256"] != entry.get("sha256"):
             report.problems.append(f"{rel}: sha256 does not match the manifest (the file changed or is damaged); "
                                    "delete it and run `taskset-bench curves generate` again")
             continue
+        if entry is not None:
+            report.problems += _fact_problems(rel, entry, actual)
         try:
             parquet = pq.ParquetFile(path, page_checksum_verification=True)
             check_schema(parquet.schema_arrow, rel)
@@ -91,10 +109,9 @@ def verify(path: str | os.PathLike) -> VerifyReport:
             report.problems.append(f"{rel}: unreadable ({type(err).__name__}: {err}); delete it and run "
                                    "`taskset-bench curves generate` again")
             continue
-        if meta.get("key") != key:
-            report.problems.append(f"{rel}: holds job {meta.get('key')!r}, not the job its name says")
-        if entry is not None and entry["rows"] != table.num_rows:
-            report.problems.append(f"{rel}: {table.num_rows} rows, the manifest says {entry['rows']}")
+        if table.num_rows != actual["rows"]:
+            report.problems.append(f"{rel}: {table.num_rows} rows of data, its footer says {actual['rows']}")
+        report.problems += _row_problems(rel, table, meta)
         jobs = set(meta["jobs"]) if "jobs" in meta else {key}
         strays = set(table.column("job_key").to_pylist()) - jobs
         if strays:
@@ -112,6 +129,47 @@ def verify(path: str | os.PathLike) -> VerifyReport:
                                     "file": pa.array([rel] * table.num_rows, type=pa.string())}))
     report.problems += _duplicates(identities)
     return report
+
+
+FACTS = ("file", "bytes", "rows", "task", "family", "optimizer_families", "hparam_columns", "steps", "replica",
+         "jobs")
+
+
+def _fact_problems(rel: str, entry: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """One problem per fact the manifest states about a shard that the shard contradicts."""
+    problems = []
+    for name in FACTS:
+        stated, true = entry.get(name), actual.get(name)
+        if isinstance(stated, list) and isinstance(true, list):
+            same = sorted(map(str, stated)) == sorted(map(str, true))
+        else:
+            same = stated == true
+        if not same:
+            problems.append(f"{rel}: manifest says {name}={_short(stated)}, the shard holds {_short(true)} (the "
+                            "manifest was edited or belongs to other files); rebuild it: delete manifest.json and "
+                            "run `taskset-bench curves generate` on this directory")
+    return problems
+
+
+def _row_problems(rel: str, table, meta: dict[str, Any]) -> list[str]:
+    """Rows whose task or optimizer family is not what the shard's own metadata says."""
+    import pyarrow.compute as pc
+
+    problems = []
+    tasks = set(pc.unique(table.column("task").cast("string")).to_pylist())
+    if tasks - {meta.get("task")}:
+        problems.append(f"{rel}: rows of task(s) {sorted(tasks - {meta.get('task')})!r}, its metadata says "
+                        f"{meta.get('task')!r}")
+    families = set(pc.unique(table.column("optimizer_family").cast("string")).to_pylist())
+    if families - set(meta.get("optimizer_families", ())):
+        problems.append(f"{rel}: rows of optimizer family(ies) {sorted(families - set(meta['optimizer_families']))!r}"
+                        f" that its metadata does not list")
+    return problems
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _duplicates(identities: list) -> list[str]:
