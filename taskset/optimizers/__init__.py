@@ -28,6 +28,8 @@ FAMILY_MODULES = (
     "taskset.optimizers.adam",
     "taskset.optimizers.nadamw",
     "taskset.optimizers.sgdm",
+    "taskset.optimizers.adam_tf1",  # TaskSet-exact variants: adam1p_tf1 ... adam8p_tf1
+    "taskset.optimizers.nadamw_tf1",
 )
 
 for _module in FAMILY_MODULES:

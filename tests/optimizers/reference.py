@@ -96,6 +96,10 @@ def sgdm(hp: dict[str, float], params: dict, grads: list[dict]) -> list[dict]:
 
 
 def reference(family: str, hp: dict[str, float], params: dict, grads: list[dict], total_steps: int) -> list[dict]:
+    if family.endswith("_tf1"):  # TaskSet-exact variants: the transcription of TaskSet's TF1 code
+        from tests.optimizers import taskset_tf1_reference
+
+        return taskset_tf1_reference.trajectory(family, hp, params, grads, total_steps)
     if family == "nadamw":
         return nadamw(hp, params, grads, total_steps)
     if family == "sgdm":

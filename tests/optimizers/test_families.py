@@ -49,6 +49,8 @@ RANGES = {
                "constant_fraction": ("linear", 0, 1)},
     "sgdm": {"lr": ("log", 1e-5, 10), "momentum": ("1-log", 1e-3, 1), "nesterov": ("bool", 0, 1)},
 }
+# The TaskSet-exact variants share their standard family's space.
+RANGES.update({f"{name}_tf1": RANGES[name] for name in ("adam1p", "adam4p", "adam6p", "adam8p", "nadamw")})
 
 
 def in_range(value: float, kind: str, low: float, high: float) -> bool:
@@ -62,7 +64,8 @@ def in_range(value: float, kind: str, low: float, high: float) -> bool:
 
 
 def test_families_and_public_api():
-    assert list_optimizer_families() == ["adam1p", "adam4p", "adam6p", "adam8p", "nadamw", "sgdm"]
+    assert list_optimizer_families() == ["adam1p", "adam1p_tf1", "adam4p", "adam4p_tf1", "adam6p", "adam6p_tf1",
+                                         "adam8p", "adam8p_tf1", "nadamw", "nadamw_tf1", "sgdm"]
     assert set(RANGES) == set(FAMILIES.list())
     for name in FAMILIES.list():
         family = get_family(name)
