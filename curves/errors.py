@@ -21,3 +21,25 @@ class SchemaMismatchError(StoreError):
 
 class ExecutorError(TasksetError):
     """An executor cannot start, e.g. the Dask scheduler address is unreachable."""
+
+
+class DownloadError(TasksetError):
+    """A file could not be fetched; the message names the URL and what went wrong.
+
+    A network or server failure, not bad input: the CLI exits 1 for it (see
+    `taskset.cli.curve_data`), except for `NotFoundError`, which usually means
+    a mistyped name or mirror URL and exits 2.
+    """
+
+
+class NotFoundError(DownloadError):
+    """The server says the file does not exist (HTTP 404/410, or a missing local file)."""
+
+
+class ChecksumError(DownloadError):
+    """A fetched file has the wrong size, sha256 or structure, or an index does not
+    hash to the registered version; it was deleted and nothing was cached."""
+
+
+class UnsafeArchiveError(DownloadError):
+    """An archive member would land outside the target directory or is a link or device."""

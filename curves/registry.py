@@ -15,6 +15,13 @@ from which the files to fetch are derived according to the dataset's layout:
                     output): the index is its `manifest.json`, which gives the
                     sha256 and size of every shard, so every file is checked.
 
+A dataset's version is what its bytes are: for the "taskset-curves" layout it
+is the first 16 hex digits of its manifest's sha256 (`index_version`), and
+`check_index` refuses an index (from any URL or mirror) that does not hash to
+it, so nothing else can be cached or read under a registered name. TaskSet's
+npz release publishes no checksum; its index must at least be a list of task
+names (not, say, an HTML error page served with status 200).
+
 `dataset_files` turns the index into the dataset's manifest (every file with its
 sha256 and size where known) and `select_files` narrows it to some tasks and
 optimizer families. Registering another dataset is one
@@ -29,6 +36,7 @@ import fnmatch
 import hashlib
 import json
 import pathlib
+import re
 from typing import Any, Sequence
 
 from taskset.errors import ConfigError
@@ -81,7 +89,8 @@ class CurveDataset:
     Attributes:
       name: registry name, e.g. "taskset-original".
       version: the version of the data; it names the cache directory, so two
-        versions never mix.
+        versions never mix. For the "taskset-curves" layout it is
+        `index_version(manifest bytes)`, and downloads enforce it.
       description: one line for `curves list`.
       licence: the data's licence, as its publisher states it.
       urls: base URLs, the first the primary and the rest mirrors serving the
@@ -105,6 +114,9 @@ class CurveDataset:
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise ValueError(f"curve dataset {self.name!r}: layout {self.layout!r} is not one of {LAYOUTS!r}")
+        if self.layout == "taskset-curves" and not _VERSION.fullmatch(self.version):
+            raise ValueError(f"curve dataset {self.name!r}: the version of a taskset-curves dataset is the first 16 "
+                             f"hex digits of its manifest's sha256 (`index_version`), got {self.version!r}")
         if not self.urls:
             raise ValueError(f"curve dataset {self.name!r} needs at least one base URL")
 
@@ -140,13 +152,54 @@ DATASETS.register("taskset-original", CurveDataset(
 ))
 
 
+_VERSION = re.compile(r"[0-9a-f]{16}")
+_TASK_NAME = re.compile(r"[A-Za-z0-9_.+\-]+")
+
+
+def index_version(index: bytes) -> str:
+    """The version an index's bytes make: the first 16 hex digits of their sha256."""
+    return hashlib.sha256(index).hexdigest()[:16]
+
+
 def shipped_version(directory: pathlib.Path) -> str:
     """The version of a dataset shipped in the repository: its manifest's sha256 (16 hex digits).
 
     The version names the cache directory, so a regenerated dataset gets a fresh
     copy instead of being read from a stale one.
     """
-    return hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()[:16]
+    return index_version((directory / "manifest.json").read_bytes())
+
+
+def check_index(dataset: "CurveDataset", index: bytes, source: str) -> None:
+    """Refuses an index that is not this dataset's: a wrong version, or not an index at all.
+
+    Args:
+      dataset: the registered dataset.
+      index: the raw bytes fetched.
+      source: where they came from (a URL or path), for the message.
+
+    Raises:
+      ChecksumError: the index does not hash to `dataset.version` (taskset-curves),
+        or is not a UTF-8 list of task names (taskset-npz).
+    """
+    from curves.errors import ChecksumError
+
+    if dataset.layout == "taskset-curves":
+        actual = index_version(index)
+        if actual != dataset.version:
+            raise ChecksumError(f"{source}: this manifest has version {actual} (sha256 prefix), but "
+                                f"{dataset.name!r} is registered as version {dataset.version}; the URL or mirror "
+                                "serves another dataset or another version of it, so nothing was cached")
+        return
+    try:
+        lines = [line.strip() for line in index.decode("utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        lines = None
+    bad = None if lines is None else next((line for line in lines if not _TASK_NAME.fullmatch(line)), None)
+    if lines is None or not lines or bad is not None:
+        what = "is not UTF-8 text" if lines is None else "is empty" if not lines else f"has the line {bad[:60]!r}"
+        raise ChecksumError(f"{source}: not a task list ({what}; an error page served as the file?); nothing was "
+                            "cached, check the URL or --mirror")
 
 
 if MINI_DIR.is_dir():

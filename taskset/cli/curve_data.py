@@ -7,7 +7,10 @@
   convert-taskset:  {"out", "files", "shards_written", "shards_present", "curves", "diverged",
                       "without_hparams"}
 The mirror override: `--mirror URL` or $TASKSET_CURVES_MIRROR replaces a
-dataset's registered URLs (see `curves.download`).
+dataset's registered URLs (see `curves.download`); it must serve the registered
+version. Exit status of download: 0 success; 1 a network, server or checksum
+failure (the message names the URL; nothing half-done is left); 2 bad input,
+including a file the server says does not exist (a mistyped name or mirror).
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ def add_commands(csub) -> None:
                    help="only this optimizer family, e.g. adam8p (repeatable)")
     p.add_argument("--out", help="directory to fill (default: the cache, see --cache-dir)")
     p.add_argument("--cache-dir", help="cache directory (default: $TASKSET_CACHE_DIR, else $XDG_CACHE_HOME/taskset)")
-    p.add_argument("--workers", type=int, default=4, help="files downloaded at the same time (default 4)")
+    p.add_argument("--workers", type=int, default=4, help="files downloaded at the same time, 1 to 64 (default 4)")
     p.add_argument("--mirror", metavar="URL",
                    help="base URL used instead of the registered ones (default: $TASKSET_CURVES_MIRROR)")
     p.add_argument("--retries", type=int, default=5,
-                   help="failed attempts without progress before giving up on a URL (default 5)")
+                   help="failed attempts without progress before giving up on a URL, 1 to 100 (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON only, no progress bar")
     p.set_defaults(func=cmd_download)
 
@@ -67,11 +70,19 @@ def cmd_list(args) -> int:
 
 
 def cmd_download(args) -> int:
+    """Exit 1 (not 2) when the network, a server or the served bytes fail: the input was fine."""
     from curves.download import RetryPolicy, download_dataset
+    from curves.errors import DownloadError, NotFoundError
 
-    report = download_dataset(args.name, tasks=args.tasks, optimizer_families=args.optimizer_family,
-                              out=args.out, cache_dir=args.cache_dir, workers=args.workers, mirror=args.mirror,
-                              retry=RetryPolicy(attempts=args.retries), progress=False if args.json else None)
+    try:
+        report = download_dataset(args.name, tasks=args.tasks, optimizer_families=args.optimizer_family,
+                                  out=args.out, cache_dir=args.cache_dir, workers=args.workers, mirror=args.mirror,
+                                  retry=RetryPolicy(attempts=args.retries), progress=False if args.json else None)
+    except DownloadError as err:
+        if isinstance(err, NotFoundError):
+            raise  # a mistyped name or mirror URL: bad input, exit 2
+        sys.stderr.write(f"taskset-bench: error: {err}\n")
+        return 1
     if args.json:
         print_json(report.to_json())
         return 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import pathlib
 import shutil
+import threading
+import urllib.parse
 
 import pytest
 
@@ -36,3 +39,42 @@ def tiny_curves(tmp_path) -> pathlib.Path:
     summary = generate(plan(spec), out, train_fn=fake_train, progress=False)
     assert summary.written and not summary.failed
     return out
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves `server.files` {path: bytes} with status 200; 404 for anything else."""
+
+    def log_message(self, *args):
+        """Silenced."""
+
+    def do_GET(self):
+        data = self.server.files.get(urllib.parse.unquote(self.path))
+        self.send_response(200 if data is not None else 404)
+        data = data if data is not None else b""
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def http_files():
+    """(files dict to fill, base URL) of a threaded HTTP server on 127.0.0.1."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.files = {}
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield httpd.files, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def private_cache(monkeypatch, tmp_path) -> pathlib.Path:
+    """An empty $TASKSET_CACHE_DIR and no mirror override."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TASKSET_CACHE_DIR", str(cache))
+    monkeypatch.delenv("TASKSET_CURVES_MIRROR", raising=False)
+    return cache
