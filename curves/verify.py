@@ -85,7 +85,8 @@ def verify(path: str | os.PathLike) -> VerifyReport:
         try:
             actual = shard_entry(root, key)  # the manifest entry the file itself implies (sha256 included)
         except StoreError as err:  # named by its path below the directory, like every problem here
-            report.problems.append(str(err).replace(repr(str(path)), rel).replace(str(path), rel))
+            message = str(err).replace(f"shard {str(path)!r}", rel).replace(repr(str(path)), rel)
+            report.problems.append(message.replace(str(path), rel))
             continue
         except Exception as err:  # noqa: BLE001 - any failure to decode the file is a damaged shard
             report.problems.append(f"{rel}: unreadable ({type(err).__name__}: {err}); delete it and run "
