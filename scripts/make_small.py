@@ -112,6 +112,27 @@ def pilot_candidates() -> list[str]:
     return names
 
 
+def time_task(name: str) -> dict:
+    """`make_mini.time_task`, its wall-clock cost corrected for the share of a core the worker got.
+
+    The machine is shared while the pilot runs (other work, the other worker),
+    so wall-clock seconds overstate a task's cost by however much CPU it was
+    denied. The worker has one TensorFlow thread, so CPU seconds over wall
+    seconds of the whole call is that share; `seconds_per_config_step` is the
+    wall figure times the share (at most 1), and both are recorded.
+    """
+    import time
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    row = make_mini.time_task(name)
+    share = min(1.0, (time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9))
+    if "seconds_per_config_step" in row:
+        row["seconds_per_config_step_wall"] = row["seconds_per_config_step"]
+        row["seconds_per_config_step"] *= share
+    row["cpu_share"] = share
+    return row
+
+
 def pilot(args) -> None:
     from curves.executors import limit_tf_threads
 
@@ -121,7 +142,7 @@ def pilot(args) -> None:
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=context, initializer=limit_tf_threads,
                                                 initargs=(1,)) as pool:
-        for count, row in enumerate(pool.map(make_mini.time_task, names), 1):
+        for count, row in enumerate(pool.map(time_task, names), 1):
             done[row["name"]] = row
             print(f"{count}/{len(names)} {row}", file=sys.stderr, flush=True)
             text = json.dumps({"configs": make_mini.PILOT_CONFIGS, "steps": make_mini.PILOT_STEPS, "threads": 1,
@@ -302,6 +323,117 @@ def publish(args) -> None:
     print(f"published {DATA}", file=sys.stderr)
 
 
+def family_curves(frame):
+    """Per task family, the mean normalised valid_inner curve of each task's best, median and worst
+    config (ranked by final score, replica 0), and every replica-0 curve's final score."""
+    import numpy as np
+
+    from hparam_lists.normalize import _padded, curve_scores, normalize_losses, task_bounds
+
+    frame = frame[frame["replica"] == 0]
+    tasks, codes = np.unique(frame["task"].astype(str).to_numpy(), return_inverse=True)
+    values, lengths = _padded(frame["valid_inner"])
+    failed = frame["status"].astype(str).to_numpy() != "ok"
+    initial, best = task_bounds(values, lengths, codes, len(tasks))
+    points = np.where(failed[:, None], 1.0, normalize_losses(values, initial[codes, None], best[codes, None]))
+    finals = curve_scores(values, lengths, failed, codes, len(tasks), "final")
+    families = frame["family"].astype(str).to_numpy()
+    out = {}
+    for family in sorted(set(families)):
+        picks = {"best": [], "median": [], "worst": []}
+        for t in np.unique(codes[families == family]):
+            rows = np.flatnonzero(codes == t)
+            order = rows[np.argsort(finals[rows], kind="stable")]
+            for label, row in zip(picks, (order[0], order[len(order) // 2], order[-1])):
+                picks[label].append(points[row])
+        out[family] = ({k: np.mean(v, axis=0) for k, v in picks.items()}, finals[families == family])
+    return out
+
+
+def plot_families(frame, path: pathlib.Path) -> None:
+    """Two figures side by side in one PNG: best/median/worst curves per family, score boxplots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = family_curves(frame)
+    steps = [int(s) for s in frame["steps"].iloc[0]]
+    columns = 5
+    rows = -(-len(data) // columns) + 1
+    fig = plt.figure(figsize=(3.2 * columns, 2.6 * rows))
+    for i, (family, (curves_, _)) in enumerate(data.items()):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        for label, colour in (("best", "tab:green"), ("median", "tab:blue"), ("worst", "tab:red")):
+            ax.plot(steps, curves_[label], color=colour, label=label)
+        ax.set_title(family, fontsize=8)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("step", fontsize=7)
+        ax.set_ylabel("normalised valid_inner", fontsize=7)
+        ax.tick_params(labelsize=6)
+    fig.axes[0].legend(fontsize=6, loc="upper right")
+    ax = fig.add_subplot(rows, 1, rows)
+    ax.boxplot([finals for _, finals in data.values()], tick_labels=list(data), showfliers=False)
+    ax.set_ylabel("final normalised valid_inner, every config", fontsize=7)
+    ax.tick_params(labelsize=6)
+    fig.suptitle("taskset-small: per family, the mean curve of each task's best / median / worst config "
+                 "(top); the distribution of every curve's final score (bottom); 0 = best seen, 1 = initial loss",
+                 fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def datasheet_tables(frame, choice: dict) -> list[str]:
+    """Markdown: the cap rule per family, the family table, the replica noise table."""
+    from hparam_lists.noise import replica_noise
+
+    lines = ["## Task choice per neural family", "",
+             "| family | runnable | sampled | cap (s per job) | share of sample under cap | from taskset-mini | "
+             "drawn | fixed added | fixed over cap | est. worker-hours |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for family, f in sorted(choice["families"].items()):
+        lines.append(f"| {family} | {f['runnable']} | {len(f['sample'])} | {f['cap_seconds']:.0f} | "
+                     f"{f['admitted_share_of_sample']:.0%} | {len(f['from_mini'])} | {len(f['chosen'])} | "
+                     f"{len(f['fixed'])} | {len(f['fixed_over_cap'])} | {f['estimated_worker_seconds'] / 3600:.2f} |")
+    hours = frame["seconds_per_step"] * frame["steps"].map(lambda s: int(s[-1]))
+    lines += ["", "## Per task family", "", "Recorded worker-hours: the sum of each curve's seconds per "
+              "config-step times its steps (the machine was shared while it ran, so they overstate an idle core).",
+              "", *make_mini.family_table(frame), "",
+              "| task family | recorded worker-hours |", "| --- | --- |",
+              *[f"| {fam} | {h / 3600:.2f} |" for fam, h in hours.groupby(frame["family"].astype(str)).sum().items()],
+              "", "## Replica noise", "",
+              "Replica seeds 0, 1, 2 of `adam_default` and `nadamw_seed0..31` on one task per sampled family: "
+              "the standard deviation over replicas of each config's final normalised valid_inner score, and "
+              "of its final loss relative to the loss, summarised over the family's configs.", "",
+              "| family | tasks | configs | score std, median | score std, p90 | relative loss std, median | "
+              "relative loss std, p90 |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for family, noise in sorted(replica_noise(frame).items()):
+        lines.append(f"| {family} | {noise.tasks} | {noise.pairs} | {noise.score_std_median:.4f} | "
+                     f"{noise.score_std_p90:.4f} | {noise.loss_rel_std_median:.2e} | {noise.loss_rel_std_p90:.2e} |")
+    return lines + ["", *make_mini.optimizer_table(frame), ""]
+
+
+def datasheet(args) -> None:
+    """Statistics and plots -> `args.out`/README.md (the published dataset's by default)."""
+    import curves
+
+    source = args.source
+    frame = curves.read(source)
+    out = pathlib.Path(args.out or source)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_families(frame, out / "families.png")
+    choice = json.loads(CHOICE.read_text())
+    counts = collections.Counter(frame.drop_duplicates("task")["family"].astype(str))
+    header = (pathlib.Path(__file__).with_name("taskset_small_datasheet.md").read_text()
+              .replace("TASK_COUNTS", ", ".join(f"{f} {n}" for f, n in sorted(counts.items())))
+              .replace("CURVE_COUNT", f"{len(frame):,}").replace("TASK_COUNT", str(sum(counts.values()))))
+    body = ["## Statistics", "", f"Generated by `python scripts/make_small.py datasheet` from `{source}`.", "",
+            *datasheet_tables(frame, choice), "![per-family curves and score distributions](families.png)", ""]
+    (out / "README.md").write_text(header + "\n".join(body))
+    print(f"wrote {out / 'README.md'} and {out / 'families.png'}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="step", required=True)
@@ -316,6 +448,10 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(run=generate)
     sub.add_parser("status", help="jobs done and missing").set_defaults(run=status)
     sub.add_parser("publish", help="compact, verify and move the complete staging directory").set_defaults(run=publish)
+    p = sub.add_parser("datasheet", help="statistics and plots -> README.md of the dataset (or --out DIR)")
+    p.add_argument("--source", type=pathlib.Path, default=DATA, help="curve directory (default the published one)")
+    p.add_argument("--out", type=pathlib.Path, default=None, help="where README.md and the plot go (default: --source)")
+    p.set_defaults(run=datasheet)
     args = parser.parse_args(argv)
     args.run(args)
 
