@@ -12,12 +12,21 @@ died is run again.
   default, each limited to `threads` TensorFlow threads so that N workers use
   N cores. When a worker process dies (killed, out of memory), the jobs that
   were in flight run again one at a time on a fresh pool; a job that kills
-  its worker when running alone is recorded as failed.
+  its worker when running alone is recorded as failed. Workers die with the
+  process that started them (see `die_with_parent`), so a `kill -9` of the
+  driver leaves no worker and no `resource_tracker` behind.
 - `DaskExecutor`: a Dask distributed cluster, either a `LocalCluster` on
   127.0.0.1 or an existing scheduler (`tcp://host:port`, e.g. one started by
-  dask-jobqueue on Slurm or by the Dask Kubernetes operator). The job function
-  must write to storage every worker can reach. The scheduler reruns a task whose
-  worker died (up to its `allowed-failures`, 3 by default) before reporting it lost.
+  dask-jobqueue on Slurm or by the Dask Kubernetes operator). Its workers share
+  no filesystem with the client (`shared_filesystem` is False): the job
+  function must return its results, not write them. The scheduler reruns a task
+  whose worker died (up to its `allowed-failures`, 3 by default) before
+  reporting it lost. A LocalCluster's nannies and workers are Dask
+  `AsyncProcess`es, which exit when their parent's pipe closes, so they too die
+  with the driver.
+
+`shared_filesystem` tells the job's author whether a worker's writes land
+where the client reads: True for the in-process and local-process executors.
 """
 
 from __future__ import annotations
@@ -27,6 +36,10 @@ import concurrent.futures
 import dataclasses
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 import traceback as traceback_lib
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence
@@ -35,6 +48,9 @@ from curves.errors import ExecutorError
 from curves.jobs import Job
 
 WORKER_DIED = "worker process died while running this job (killed, or out of memory)"
+PARENT_POLL_S = 0.5
+"""How often a local worker checks that its parent is alive (the fallback to PR_SET_PDEATHSIG)."""
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,8 +94,57 @@ def limit_tf_threads(threads: int | None) -> None:
         pass  # The runtime is already initialised (in-process cluster); its pools stay as they are.
 
 
+def die_with_parent(parent_pid: int, use_pdeathsig: bool = True) -> None:
+    """Makes this worker process exit as soon as the process `parent_pid` is gone.
+
+    Why: a pool worker blocks on its task queue, whose write end it holds
+    itself, so it never sees the parent's death and would wait forever with
+    parent 1 (and keep multiprocessing's `resource_tracker` alive, which exits
+    only when every holder of its pipe has). Two mechanisms:
+
+    - Linux `prctl(PR_SET_PDEATHSIG, SIGKILL)`: the kernel kills the worker the
+      moment its parent dies. Only used when the parent started the worker from
+      its main thread (`use_pdeathsig`), because the signal fires when the
+      *thread* that forked exits, not the process.
+    - Everywhere: a daemon thread polls `os.getppid()` every `PARENT_POLL_S`
+      seconds and exits the process (`os._exit`) once it differs from
+      `parent_pid`. TensorFlow releases the GIL while it computes, so the
+      thread runs during training too.
+
+    Args:
+      parent_pid: the pid of the process that started this worker.
+      use_pdeathsig: also ask the kernel for SIGKILL on the parent's death.
+    """
+    if use_pdeathsig and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the watchdog below still applies
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="taskset-parent-watchdog", daemon=True).start()
+
+
+def init_local_worker(parent_pid: int, use_pdeathsig: bool, threads: int | None) -> None:
+    """`ProcessExecutor`'s worker initialiser: `die_with_parent`, then `limit_tf_threads`."""
+    die_with_parent(parent_pid, use_pdeathsig)
+    limit_tf_threads(threads)
+
+
 class Executor(abc.ABC):
     """Runs a job function over jobs; use as a context manager to release workers."""
+
+    shared_filesystem: bool = True
+    """Whether files a job writes are visible to the caller (False: return results instead)."""
 
     @abc.abstractmethod
     def run(self, fn: Callable[[Job], Any], jobs: Sequence[Job]) -> Iterator[Outcome]:
@@ -118,9 +183,10 @@ class ProcessExecutor(Executor):
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        main_thread = threading.current_thread() is threading.main_thread()
         return concurrent.futures.ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=limit_tf_threads, initargs=(self.threads,))
+            initializer=init_local_worker, initargs=(os.getpid(), main_thread, self.threads))
 
     def run(self, fn, jobs):
         pending = list(reversed(jobs))  # pop() takes them in the given order
@@ -167,7 +233,7 @@ class ProcessExecutor(Executor):
 
 
 class DaskExecutor(Executor):
-    """Runs jobs on a Dask distributed cluster.
+    """Runs jobs on a Dask distributed cluster, whose workers need not share a filesystem.
 
     Args:
       scheduler: address of a running scheduler, e.g. "tcp://10.0.0.5:8786";
@@ -181,6 +247,8 @@ class DaskExecutor(Executor):
     Raises:
       ExecutorError: `scheduler` cannot be reached.
     """
+
+    shared_filesystem = False
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, threads: int | None = 1,
                  processes: bool = True, connect_timeout_s: float = 30.0) -> None:

@@ -1,27 +1,42 @@
 """Generating a curve dataset: run every job of a plan that has no shard yet.
 
 `execute_job` is what a worker runs: rebuild the task from its config, train
-the population, write the shard. `generate` is the driver: it locks the
-directory, skips jobs whose shard exists (and, unless asked, jobs that failed
-before), hands the rest to an executor, largest estimated cost first so the
-long jobs do not straggle at the end, and records each shard or failure in
-the manifest.
+the population, and either write the shard (local workers, which share the
+client's filesystem) or return it (`ShardPayload`: the Parquet bytes, the job
+key and their sha256) for the client to write, as Dask workers on other
+machines do. `generate` is the driver: it locks the directory, skips jobs whose
+shard exists (and, unless asked, jobs that failed before), hands the rest to an
+executor, largest estimated cost first so the long jobs do not straggle at the
+end, writes returned shards atomically into the directory exactly as a local
+worker would, and records each shard or failure in the manifest.
+
+Nothing is counted that is not in the directory: every shard a worker reports
+as written is checked on the client (size and sha256), and so is every shard
+of the plan at the end of the run; a shard that is not there is a failed job,
+so `generate` cannot report success while the curves lie elsewhere.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import os
 import pathlib
 import sys
 import time
 from typing import Any, Callable, Sequence
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curves.errors import CorruptShardError
 from curves.executors import Executor, InProcessExecutor
 from curves.jobs import Job
 from curves.schema import curves_to_table
-from curves.store import Store, shard_entry, shard_relpath, write_shard
+from curves.store import (TEMP_SUFFIX, Store, _link_new, file_sha256, member_jobs, parquet_options, shard_entry,
+                          shard_relpath, write_shard)
+from taskset.paths import fsync_directory
 
 # Same signature as `taskset.training.train`.
 TrainFn = Callable[..., list]
@@ -37,19 +52,96 @@ class JobResult:
     seconds: float
 
 
+@dataclasses.dataclass(frozen=True)
+class ShardPayload:
+    """A finished shard sent back to the client: what `write_shard_bytes` writes.
+
+    Attributes:
+      key: the job's key (the shard's name).
+      data: the shard's Parquet bytes, exactly as a local worker writes them.
+      sha256: hex digest of `data`, checked by the client before and after writing.
+      seconds: wall time the job took on the worker.
+    """
+
+    key: str
+    data: bytes
+    sha256: str
+    seconds: float
+
+
+def encode_shard(table: pa.Table) -> bytes:
+    """`table` as shard bytes, with the same Parquet options as `curves.store.write_shard`."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **parquet_options(table.schema))
+    return sink.getvalue().to_pybytes()
+
+
+def write_shard_bytes(root: pathlib.Path, key: str, data: bytes, sha256: str) -> tuple[dict[str, Any], bool]:
+    """Writes a returned shard into `root` as `curves.store.write_shard` does, unless it exists.
+
+    The bytes are checked against `sha256`, written to a temporary name,
+    fsynced and hard-linked into place (never over an existing shard), and the
+    file is read back: its manifest entry must name job `key` and hash to `sha256`.
+
+    Returns:
+      (the shard's manifest entry, True if this call wrote it / False if it existed).
+
+    Raises:
+      CorruptShardError: the bytes do not hash to `sha256`, or the written file differs.
+    """
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise CorruptShardError(f"the shard of job {key} arrived damaged (its bytes do not hash to the sha256 the "
+                                "worker sent); rerun `curves generate` to recompute it")
+    final = root / shard_relpath(key)
+    if final.exists():
+        return shard_entry(root, key), False
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{key}.{os.getpid()}{TEMP_SUFFIX}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        wrote = _link_new(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_directory(final.parent)
+    entry = shard_entry(root, key)
+    if wrote and entry["sha256"] != sha256:
+        raise CorruptShardError(f"shard {str(final)!r} differs from the bytes the worker sent; delete it and rerun "
+                                "`curves generate`")
+    return entry, wrote
+
+
+def check_in_store(root: pathlib.Path, entry: dict[str, Any]) -> str | None:
+    """None when `entry`'s file is in `root` with its size and sha256, else what is wrong."""
+    path = root / entry["file"]
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return (f"shard {entry['file']!r} is not in {str(root)!r} although a worker reported it written (do the "
+                "workers write to another filesystem? use --scheduler, whose workers return their shards)")
+    if size != entry["bytes"] or file_sha256(path) != entry["sha256"]:
+        return f"shard {str(path)!r} does not match its manifest entry (size or sha256); run `curves verify`"
+    return None
+
+
 def _default_train(task, optimizer_configs, steps, eval_every, replica_seed=0, eval_batches=5):
     from taskset.training import train
 
     return train(task, optimizer_configs, steps, eval_every, replica_seed=replica_seed, eval_batches=eval_batches)
 
 
-def execute_job(job: Job, root: str | os.PathLike, train_fn: TrainFn | None = None) -> JobResult:
-    """Trains `job`'s population and writes its shard under `root`, unless the shard exists.
+def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | None = None,
+                return_shard: bool = False) -> JobResult | ShardPayload:
+    """Trains `job`'s population and writes its shard under `root` (unless it exists) or returns it.
 
     Args:
       job: the job.
-      root: the curve directory (shared storage when workers are remote).
+      root: the curve directory, on the worker's filesystem; unused with `return_shard`.
       train_fn: the trainer, `taskset.training.train` by default.
+      return_shard: return the shard's bytes (`ShardPayload`) instead of writing
+        them, for workers that do not see the client's filesystem.
 
     Raises:
       RuntimeError: the trainer returned curves that do not match the job.
@@ -58,11 +150,12 @@ def execute_job(job: Job, root: str | os.PathLike, train_fn: TrainFn | None = No
     from taskset import __version__
     from taskset.tasks import task_from_config
 
-    root = pathlib.Path(root)
     start = time.perf_counter()
     key = job.key
-    if (root / shard_relpath(key)).exists():
-        return JobResult(key, shard_entry(root, key), False, 0.0)
+    if not return_shard:
+        root = pathlib.Path(root)
+        if (root / shard_relpath(key)).exists():
+            return JobResult(key, shard_entry(root, key), False, 0.0)
     task = task_from_config(job.task_config, name=job.task)
     curves = (train_fn or _default_train)(task, list(job.optimizers), job.steps, job.eval_every,
                                           replica_seed=job.replica, eval_batches=job.eval_batches)
@@ -73,6 +166,9 @@ def execute_job(job: Job, root: str | os.PathLike, train_fn: TrainFn | None = No
             "steps": job.steps, "eval_every": job.eval_every, "eval_batches": job.eval_batches,
             "optimizer_families": sorted({o.family for o in job.optimizers})}
     table = curves_to_table(curves, job.replica, key, __version__, meta)
+    if return_shard:
+        data = encode_shard(table)
+        return ShardPayload(key, data, hashlib.sha256(data).hexdigest(), time.perf_counter() - start)
     entry, wrote = write_shard(root, key, table)
     return JobResult(key, entry, wrote, time.perf_counter() - start)
 
@@ -87,7 +183,8 @@ class GenerateSummary:
       skipped_failed: jobs skipped because they failed before (see `retry_failed`).
       written: shards written by this run.
       raced: jobs that ran but found their shard written meanwhile (kept as it was).
-      failed: jobs that failed in this run, as {key, task, replica, error}.
+      failed: jobs that failed in this run, as {key, task, replica, error}; also
+        jobs whose shard is not in the directory or does not match its entry.
       curves: rows in the written shards.
       seconds: wall-clock time of the run.
     """
@@ -103,6 +200,40 @@ class GenerateSummary:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _settle(root: pathlib.Path, job: Job, result: JobResult | ShardPayload) -> tuple[dict[str, Any], bool]:
+    """Makes sure a finished job's shard is in `root`: writes a returned shard, checks a written one.
+
+    Returns:
+      (the shard's manifest entry, whether this run wrote it).
+
+    Raises:
+      CorruptShardError: the shard is not in `root`, is damaged, or is another job's.
+    """
+    if result.key != job.key:
+        raise CorruptShardError(f"the worker returned job {result.key}, not {job.key}")
+    if isinstance(result, ShardPayload):
+        return write_shard_bytes(root, result.key, result.data, result.sha256)
+    problem = check_in_store(root, result.entry)
+    if problem:
+        raise CorruptShardError(problem)
+    return result.entry, result.wrote
+
+
+def _check_existing(store: Store, jobs: Sequence[Job], fail: Callable[..., None]) -> None:
+    """Checks the shards of `jobs` (done before this run) against the manifest; a bad one fails its job.
+
+    Each shard file is checked once (a pack holds many jobs).
+    """
+    owners = {job: key for key, entry in store.manifest.shards.items() for job in member_jobs(key, entry)}
+    verdicts: dict[str, str | None] = {}
+    for job in jobs:
+        owner = owners[job.key]
+        if owner not in verdicts:
+            verdicts[owner] = check_in_store(store.root, store.manifest.shards[owner])
+        if verdicts[owner]:
+            fail(job, f"CorruptShardError: {verdicts[owner]}")
 
 
 def _job_record(job: Job) -> dict[str, Any]:
@@ -144,24 +275,38 @@ def generate(jobs: Sequence[Job], root: str | os.PathLike, executor: Executor | 
                 todo.append(job)
         todo.sort(key=lambda job: job.cost, reverse=True)
         show = sys.stderr.isatty() if progress is None else progress
-        fn = functools.partial(execute_job, root=str(store.root), train_fn=train_fn)
+        # Workers that do not see `root` (a Dask cluster) return their shards; this process writes them.
+        remote = not getattr(executor, "shared_filesystem", True)
+        fn = functools.partial(execute_job, root=None if remote else str(store.root), train_fn=train_fn,
+                               return_shard=remote)
+        checked: set[str] = set()
+
+        def fail(job: Job, error: str, tb: str = "") -> None:
+            store.record_failure(job.key, _job_record(job), error, tb)
+            summary.failed.append({"key": job.key, **_job_record(job), "error": error})
+
         with tqdm(total=len(todo), unit="job", disable=not show, dynamic_ncols=True) as bar:
             for outcome in executor.run(fn, todo):
                 job = outcome.job
                 if outcome.ok:
-                    result: JobResult = outcome.result
-                    store.record_shard(job.key, result.entry)
-                    if result.wrote:
-                        summary.written += 1
-                        summary.curves += result.entry["rows"]
+                    try:
+                        entry, wrote = _settle(store.root, job, outcome.result)
+                    except CorruptShardError as err:
+                        fail(job, f"{type(err).__name__}: {err}")
                     else:
-                        summary.raced += 1
+                        store.record_shard(job.key, entry)
+                        checked.add(job.key)
+                        if wrote:
+                            summary.written += 1
+                            summary.curves += entry["rows"]
+                        else:
+                            summary.raced += 1
                 else:
-                    store.record_failure(job.key, _job_record(job), outcome.error, outcome.traceback)
-                    summary.failed.append({"key": job.key, **_job_record(job), "error": outcome.error})
+                    fail(job, outcome.error, outcome.traceback)
                 bar.update(1)
                 elapsed = time.perf_counter() - start
                 bar.set_postfix(curves_per_s=f"{summary.curves / max(elapsed, 1e-9):.1f}",
                                 failed=len(summary.failed), refresh=False)
+        _check_existing(store, [job for job in jobs if job.key not in checked and store.has_job(job.key)], fail)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -14,8 +14,9 @@ curves as a curve directory DIR/curves (a rerun into DIR skips the training
 already stored there); `--json` prints summary.json (keys documented in
 `eval.benchmark.report`) and no progress bar.
 Training runs in one worker process per core by default (`--workers 0`: in
-this process); `--scheduler ADDR` uses an existing Dask scheduler, whose workers
-must reach --report DIR and import any factory's module.
+this process; `--dask` a local Dask cluster); `--scheduler ADDR` uses an existing
+Dask scheduler, whose workers must reach --report DIR and import any factory's module
+(see `taskset.cli.executor`).
 Exit status: 0 success; 2 bad input (one line on stderr, e.g. a bad SPEC, or
 no reference curves for the tasks or steps); 1 a failed training run.
 """
@@ -26,6 +27,7 @@ import os
 import shlex
 import sys
 
+from taskset.cli.executor import add_executor_options, executor_from_args
 from taskset.cli.output import print_json, print_table
 
 
@@ -46,9 +48,7 @@ def add_commands(sub) -> None:
                    help="reference curves: a registered curve dataset or a curve directory (default: the suite's)")
     p.add_argument("--report", metavar="DIR", help="write report.md, summary.json, plots and curves/ to DIR")
     p.add_argument("--json", action="store_true", help="print summary.json only, no progress bar")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="local worker processes (default: one per core); 0 trains in this process")
-    p.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786")
+    add_executor_options(p)
     p.set_defaults(func=cmd_benchmark)
 
 
@@ -68,21 +68,6 @@ def command_line(args, settings) -> str:
     if args.report:
         parts += ["--report", args.report]
     return shlex.join(parts)
-
-
-def _executor(args):
-    from curves.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
-    from taskset.errors import ConfigError
-
-    if args.workers is not None and args.workers < 0:
-        raise ConfigError(f"--workers must be >= 0, got {args.workers!r}")
-    if args.scheduler and args.workers is not None:
-        raise ConfigError("pass either --workers N (local processes) or --scheduler ADDR (Dask), not both")
-    if args.scheduler:
-        return DaskExecutor(scheduler=args.scheduler)
-    if args.workers == 0:
-        return InProcessExecutor()
-    return ProcessExecutor(workers=args.workers or os.cpu_count())
 
 
 def _settings(args):
@@ -117,7 +102,7 @@ def cmd_benchmark(args) -> int:
     with tempfile.TemporaryDirectory(prefix="taskset-benchmark-") as scratch:
         curves_dir = os.path.join(args.report, "curves") if args.report else os.path.join(scratch, "curves")
         try:
-            with _executor(args) as executor:
+            with executor_from_args(args) as executor:
                 result = run_benchmark(contenders, settings, curves_dir, executor=executor,
                                        progress=not args.json and sys.stderr.isatty())
         except RunFailedError as err:

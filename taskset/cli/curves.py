@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 
+from taskset.cli.executor import add_executor_options, executor_from_args
 from taskset.cli.output import print_json, print_table
 
 
@@ -35,12 +36,7 @@ def add_commands(sub) -> None:
     p = csub.add_parser("generate", help="run the jobs of a sweep spec that have no shard yet")
     p.add_argument("spec", help="sweep spec (gin)")
     p.add_argument("--out", required=True, help="curve directory (created if missing; reruns resume)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes, or Dask LocalCluster workers (default: one per core); "
-                        "0 runs the jobs in this process")
-    p.add_argument("--dask", action="store_true", help="run on a Dask LocalCluster on 127.0.0.1")
-    p.add_argument("--scheduler", metavar="ADDR", help="run on an existing Dask scheduler, e.g. tcp://host:8786 "
-                                                       "(workers must share --out)")
+    add_executor_options(p)
     p.add_argument("--retry-failed", action="store_true", help="also rerun jobs that failed before")
     p.add_argument("--json", action="store_true", help="print JSON only, no progress bar")
     p.set_defaults(func=cmd_generate)
@@ -94,30 +90,13 @@ def cmd_plan(args) -> int:
     return 0
 
 
-def _executor(args):
-    from curves.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
-    from taskset.errors import ConfigError
-
-    if args.workers is not None and args.workers < 0:
-        raise ConfigError(f"--workers must be >= 0, got {args.workers!r}")
-    if args.scheduler and args.dask:
-        raise ConfigError("pass either --dask (a local cluster) or --scheduler ADDR, not both")
-    if args.scheduler:
-        return DaskExecutor(scheduler=args.scheduler)
-    if args.dask:
-        return DaskExecutor(workers=args.workers or None)
-    if args.workers == 0:
-        return InProcessExecutor()
-    return ProcessExecutor(workers=args.workers or os.cpu_count())
-
-
 def cmd_generate(args) -> int:
     from curves.jobs import plan
     from curves.runner import generate
     from curves.spec import load_spec
 
     jobs = plan(load_spec(args.spec))
-    with _executor(args) as executor:
+    with executor_from_args(args) as executor:
         summary = generate(jobs, args.out, executor=executor, retry_failed=args.retry_failed,
                            progress=False if args.json else None)
     if args.json:

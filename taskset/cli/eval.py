@@ -21,6 +21,7 @@ from __future__ import annotations
 import shlex
 import sys
 
+from taskset.cli.executor import add_executor_options, executor_from_args
 from taskset.cli.output import print_json, print_table
 
 
@@ -44,10 +45,7 @@ def add_commands(sub) -> None:
     p.add_argument("--population", type=int, metavar="P",
                    help="most configs per trainer call (default: all list, random and grid configs in one; "
                         "smaller spreads them over --workers)")
-    p.add_argument("--workers", type=int, default=0,
-                   help="local worker processes, or Dask LocalCluster workers (default 0: this process)")
-    p.add_argument("--dask", action="store_true", help="run on a Dask LocalCluster on 127.0.0.1")
-    p.add_argument("--scheduler", metavar="ADDR", help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+    add_executor_options(p, default_workers=0)
     p.add_argument("--report", metavar="DIR", help="write README.md, results.json and plots to DIR")
     p.add_argument("--json", action="store_true", help="print the summary as JSON only, no progress bar")
     p.set_defaults(func=cmd_eval)
@@ -81,23 +79,6 @@ def _eval_every(args) -> int:
     return args.eval_every if args.eval_every is not None else default_eval_every(args.steps)
 
 
-def _executor(args):
-    from curves.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
-    from taskset.errors import ConfigError
-
-    if args.workers < 0:
-        raise ConfigError(f"--workers must be >= 0, got {args.workers!r}")
-    if args.scheduler and args.dask:
-        raise ConfigError("pass either --dask (a local cluster) or --scheduler ADDR, not both")
-    if args.scheduler:
-        return DaskExecutor(scheduler=args.scheduler)
-    if args.dask:
-        return DaskExecutor(workers=args.workers or None)
-    if args.workers == 0:
-        return InProcessExecutor()
-    return ProcessExecutor(workers=args.workers)
-
-
 def cmd_eval(args) -> int:
     from eval.problems import PROBLEMS
     from eval.protocol import ProtocolSettings, run_protocol
@@ -110,7 +91,7 @@ def cmd_eval(args) -> int:
                                 eval_batches=args.eval_batches, random_repeats=args.random_repeats,
                                 bo_seeds=args.bo_seeds, replica=args.replica, max_population=args.population)
     settings.validate()
-    with _executor(args) as executor:
+    with executor_from_args(args, default_workers=0) as executor:
         result = run_protocol(task, hparam_list, settings, list_name=args.list, problem=args.problem,
                               preset=args.preset, executor=executor,
                               progress=not args.json and sys.stderr.isatty())
