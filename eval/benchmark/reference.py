@@ -19,8 +19,9 @@ import numpy as np
 
 from taskset.errors import ConfigError
 
-COLUMNS = ("task", "family", "optimizer_family", "optimizer", "hparams", "replica", "status", "steps", "valid_inner")
-"""The reference columns the scores need (`hparam_lists.score_matrix`'s and the loss split)."""
+COLUMNS = ("task", "family", "optimizer_family", "optimizer", "hparams", "replica", "status", "diverged_step", "steps",
+           "valid_inner")
+"""The curve columns the scores and plots need (`eval.benchmark.results`)."""
 
 
 class MissingReferenceError(ConfigError):

@@ -1,12 +1,14 @@
-"""From curves to results: every contender's per-task numbers, aggregates, baselines and profile.
+"""From curves to results: every contender's per-task and per-family numbers, aggregates and profile.
 
-`score_run(reference, run_curves, contenders, baselines)` puts the reference
-curves and the curves this run trained into one pool (the run's configs renamed
+`score_run(reference, run_curves, contenders, baselines, tasks)` scores every
+contender on every task against the reference curves alone (`eval.benchmark.scoring`:
+the normalisation bounds, percentiles and targets come from the reference, so a
+contender's numbers never depend on the other contenders of the run), compares
+each of its replicas with the baselines' same replica, and aggregates over tasks
+with family weights (each task family one unit). The run's configs are named
 `RUN_PREFIX + name`, so that a contender that is also a reference config, e.g.
-`adam_default`, is scored beside it, not merged with it), scores the pool with
-`hparam_lists.score_matrix` and reduces final losses with `curves.to_matrix`,
-and applies the functions of `eval.benchmark.scoring`. See `BenchmarkResult.to_json`
-for what comes out.
+`adam_default`, is scored beside it, not merged with it. See
+`BenchmarkResult.to_json` for what comes out.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ RUN_PREFIX = "run:"
 SPLIT = "valid_inner"
 """The loss all scores use: the validation split the reference configs were not selected on."""
 RESULT_FORMAT = "taskset-benchmark"
-RESULT_VERSION = 1
+RESULT_VERSION = 2
+"""2: scores against the reference alone, loss ties within `scoring.TIE_RTOL`, family-weighted
+aggregates with per-family rows, per-replica comparisons."""
 QUANTILES = (0.1, 0.5, 0.9)
+WEIGHTING = "family"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Baseline:
       key: "adam_default" or "list".
       label: how reports name it, e.g. "adam_default" or "list:nadamw-mini:0".
       config: its optimizer config.
-      column: the pool column holding its curves (a reference config, or RUN_PREFIX + a run config).
+      column: the config name of its curves (a reference config, or RUN_PREFIX + a run config).
       source: "reference" (its curves come from the reference) or "run" (trained by this run).
     """
 
@@ -56,47 +61,79 @@ class Baseline:
 
 @dataclasses.dataclass(frozen=True)
 class TaskResult:
-    """One contender on one task.
+    """One contender on one task; every number is the mean over its replicas.
 
     Attributes:
-      score: normalised score of the final evaluation (mean over replicas).
+      score: normalised score of the final evaluation (`scoring.normalised_score`, not clipped at 0).
       score_mean: normalised score averaged over the curve.
-      final_loss: final validation loss, mean over replicas (NaN if a replica diverged).
-      percentile: share (%) of reference configs beaten on final loss (`scoring.percentile`).
+      final_loss: final validation loss (NaN if a replica diverged).
+      percentile: share (%) of reference configs beaten on final loss, replica against same replica.
+      win: baseline key -> 1 win, 0.5 tie, 0 loss against the baseline's same replica (`scoring.compare`).
       target: the reference median config's final loss (`scoring.median_target`).
       time_to_target: first evaluation step reaching `target`, on the replica-mean curve.
       diverged: replicas that diverged.
+      replicas: replicas trained.
+      replica_scores: `score` of each replica (the bootstrap resamples them).
     """
 
     score: float
     score_mean: float
     final_loss: float
     percentile: float
+    win: dict[str, float]
     target: float | None
     time_to_target: int | None
     diverged: int
+    replicas: int
+    replica_scores: tuple[float, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {k: json_number(v) for k, v in dataclasses.asdict(self).items()}
+        out = {k: json_number(v) for k, v in dataclasses.asdict(self).items()
+               if k not in ("win", "replica_scores")}
+        out["win"] = {k: json_number(v) for k, v in sorted(self.win.items())}
+        out["replica_scores"] = [json_number(v) for v in self.replica_scores]
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyResult:
+    """One contender on one task family: plain means over the family's tasks.
+
+    Attributes:
+      tasks: the family's tasks in the suite.
+      score, percentile: mean over those tasks.
+      win_rate: baseline key -> mean win over those tasks.
+    """
+
+    tasks: int
+    score: float
+    percentile: float
+    win_rate: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tasks": self.tasks, "score": json_number(self.score), "percentile": json_number(self.percentile),
+                "win_rate": {k: json_number(v) for k, v in sorted(self.win_rate.items())}}
 
 
 @dataclasses.dataclass(frozen=True)
 class ContenderResult:
-    """One contender on the suite.
+    """One contender on the suite; every mean is family-weighted (each family one unit).
 
     Attributes:
       contender: the optimizer.
       tasks: task name -> its TaskResult.
-      mean_score: mean over tasks of `score`.
-      score_ci: bootstrap interval of `mean_score` (`scoring.bootstrap_ci`).
-      mean_score_mean: mean over tasks of `score_mean`.
-      mean_percentile: mean over tasks of `percentile`.
-      win_rate: baseline key -> share of tasks with a lower score than the baseline (ties half).
-      reached_target: tasks whose target it reached.
+      families: family -> its FamilyResult.
+      mean_score: weighted mean over tasks of `score`.
+      score_ci: hierarchical bootstrap interval of `mean_score` (`scoring.bootstrap_ci`).
+      mean_score_mean: weighted mean over tasks of `score_mean`.
+      mean_percentile: weighted mean over tasks of `percentile`.
+      win_rate: baseline key -> weighted mean over tasks of `win`.
+      reached_target: tasks whose target it reached (a count).
     """
 
     contender: Contender
     tasks: dict[str, TaskResult]
+    families: dict[str, FamilyResult]
     mean_score: float
     score_ci: tuple[float, float]
     mean_score_mean: float
@@ -111,17 +148,37 @@ class ContenderResult:
                 "mean_percentile": json_number(self.mean_percentile),
                 "win_rate": {k: json_number(v) for k, v in sorted(self.win_rate.items())},
                 "tasks_reaching_target": self.reached_target,
+                "families": {f: r.to_json() for f, r in self.families.items()},
                 "tasks": {task: r.to_json() for task, r in self.tasks.items()}}
 
 
 @dataclasses.dataclass(frozen=True)
 class Scores:
-    """Everything `score_run` computes (see `BenchmarkResult` for the run's metadata)."""
+    """Everything `score_run` computes (see `BenchmarkResult` for the run's metadata).
+
+    Attributes:
+      tasks: the tasks, in report order.
+      families: task -> its family.
+      weights: task -> its weight in every aggregate (family weighting, summing to 1).
+      contenders: one result per contender, in order.
+      baselines: the baselines.
+      baseline_scores: baseline key -> task -> its score (mean over its replicas).
+      baseline_means: baseline key -> its family-weighted mean score.
+      reference_configs: the reference's config names, sorted.
+      reference_scores: task -> the score of each reference config (in `reference_configs` order).
+      best_reference: (config, family-weighted mean score) of the best reference config.
+      solvers: the profile's solvers (contenders, then baselines that are not contenders).
+      taus, profile: the performance profile (`scoring.performance_profile`).
+      curves: per task, the curves the report plots (`_curves`).
+    """
 
     tasks: tuple[str, ...]
+    families: dict[str, str]
+    weights: dict[str, float]
     contenders: tuple[ContenderResult, ...]
     baselines: tuple[Baseline, ...]
     baseline_scores: dict[str, dict[str, float]]
+    baseline_means: dict[str, float]
     reference_configs: tuple[str, ...]
     reference_scores: dict[str, list[float]]
     best_reference: tuple[str, float]
@@ -129,6 +186,56 @@ class Scores:
     taus: np.ndarray
     profile: np.ndarray
     curves: dict[str, dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    """One config's curves on one task: replica -> (final loss, curve, ok?), the steps, divergence steps."""
+
+    steps: np.ndarray
+    replicas: dict[int, tuple[float, np.ndarray, bool]]
+    diverged_steps: dict[int, int]
+
+    def finals(self) -> dict[int, float]:
+        """replica -> final loss; NaN for a failed curve (whatever it logged before failing)."""
+        return {r: (loss if ok else math.nan) for r, (loss, _, ok) in self.replicas.items()}
+
+    def final_at(self, replica: int) -> float:
+        """The final loss of `replica`, or the replica-mean where this config lacks it (NaN if any failed)."""
+        finals = self.finals()
+        return finals[replica] if replica in finals else float(np.mean(list(finals.values())))
+
+    def mean_curve(self) -> np.ndarray:
+        return scoring.mean_curve([curve for _, curve, _ in self.replicas.values()])
+
+
+class _Task:
+    """The reference of one task: its bounds, its configs' curves and final losses."""
+
+    def __init__(self, frame) -> None:
+        self.configs = _configs(frame)
+        curves = [curve for config in self.configs.values() for _, curve, _ in config.replicas.values()]
+        self.initial, self.best = scoring.bounds([c[0] for c in curves if len(c)],
+                                                 np.concatenate(curves) if curves else [])
+        self.target = scoring.median_target([self.configs[n].final_at(0) if 0 in self.configs[n].replicas
+                                             else float(np.mean(list(self.configs[n].finals().values())))
+                                             for n in sorted(self.configs)])
+
+    def losses_at(self, replica: int, names: Sequence[str]) -> np.ndarray:
+        """Final losses of configs `names` on `replica` (each config's replica mean where it lacks it)."""
+        return np.array([self.configs[n].final_at(replica) for n in names], dtype=np.float64)
+
+    def score(self, config: _Config, aggregation: str = "final") -> list[float]:
+        """Per replica (in replica order): the normalised score of `config` (1 for a failed curve)."""
+        out = []
+        for _, (loss, curve, ok) in sorted(config.replicas.items()):
+            if not ok:
+                out.append(1.0)
+            elif aggregation == "final":
+                out.append(float(scoring.normalised_score(loss, self.initial, self.best)))
+            else:
+                out.append(float(np.mean(scoring.normalised_score(curve, self.initial, self.best))))
+        return out
 
 
 def score_run(reference_curves, run_curves, contenders: Sequence[Contender], baselines: Sequence[Baseline],
@@ -143,102 +250,132 @@ def score_run(reference_curves, run_curves, contenders: Sequence[Contender], bas
       baselines: the baselines found or trained.
       tasks: the tasks, in report order.
     """
-    import pandas as pd
+    from hparam_lists.weighting import task_weights
 
-    from curves import to_matrix
-    from hparam_lists import score_matrix
-
+    tasks = tuple(tasks)
     run = run_curves.copy()
     run["optimizer"] = RUN_PREFIX + run["optimizer"].astype(str)
-    pool = pd.concat([_plain(reference_curves), _plain(run)], ignore_index=True)
-    final = score_matrix(pool, SPLIT, "final")
-    mean = score_matrix(pool, SPLIT, "mean")
-    losses = to_matrix(pool, metric=SPLIT, reduction="final", tasks=list(tasks), configs=list(final.configs))
-    rows = final.task_indices(tasks)
+    ref_task = reference_curves["task"].astype(str)
+    run_task = run["task"].astype(str)
+    refs = {t: _Task(reference_curves[ref_task == t]) for t in tasks}
+    runs = {t: _configs(run[run_task == t]) for t in tasks}
+    families = {t: str(reference_curves.loc[ref_task == t, "family"].astype(str).iloc[0]) for t in tasks}
+    weights = task_weights([families[t] for t in tasks], WEIGHTING)
+    weight = dict(zip(tasks, map(float, weights)))
     reference_configs = tuple(sorted(set(reference_curves["optimizer"].astype(str))))
-    ref_columns = final.config_indices(reference_configs)
-    final_scores, mean_scores = final.scores[rows], mean.scores[rows]
 
-    def column(name: str) -> int:
-        return int(final.config_indices([name])[0])
+    def baseline_config(b: Baseline, task: str) -> _Config:
+        return (refs[task].configs if b.source == "reference" else runs[task])[b.column]
 
-    baseline_scores = {b.key: final_scores[:, column(b.column)] for b in baselines}
-    results = []
-    for contender in contenders:
-        j = column(RUN_PREFIX + contender.spec)
-        per_task = {}
-        for i, task in enumerate(tasks):
-            reference_losses = losses.values[i, ref_columns]
-            target = scoring.median_target(reference_losses)
-            steps, curve, diverged = _run_curve(run, task, RUN_PREFIX + contender.spec)
-            per_task[task] = TaskResult(score=float(final_scores[i, j]), score_mean=float(mean_scores[i, j]),
-                                        final_loss=float(losses.values[i, j]),
-                                        percentile=scoring.percentile(losses.values[i, j], reference_losses),
-                                        target=target, time_to_target=scoring.time_to_target(steps, curve, target),
-                                        diverged=diverged)
-        scores = final_scores[:, j]
-        results.append(ContenderResult(
-            contender=contender, tasks=per_task, mean_score=float(scores.mean()),
-            score_ci=scoring.bootstrap_ci(scores), mean_score_mean=float(mean_scores[:, j].mean()),
-            mean_percentile=float(np.mean([r.percentile for r in per_task.values()])),
-            win_rate={b.key: scoring.win_rate(scores, baseline_scores[b.key]) for b in baselines},
-            reached_target=sum(r.time_to_target is not None for r in per_task.values())))
+    baseline_scores = {b.key: {t: float(np.mean(refs[t].score(baseline_config(b, t)))) for t in tasks}
+                       for b in baselines}
+    results = [_contender_result(c, tasks, refs, runs, baselines, baseline_config, families, weights,
+                                 reference_configs) for c in contenders]
+    reference_scores = {t: [float(np.mean(refs[t].score(refs[t].configs[n]))) if n in refs[t].configs else 1.0
+                            for n in reference_configs] for t in tasks}
+    ref_means = np.array([[reference_scores[t][k] for t in tasks] for k in range(len(reference_configs))]) @ weights
+    best = int(np.argmin(ref_means))
     # A baseline that is also a contender (e.g. `adam_default`) appears once, as the contender.
     extra = [b for b in baselines if b.label not in {c.spec for c in contenders}]
     solvers = tuple(c.spec for c in contenders) + tuple(b.label for b in extra)
-    solver_columns = [column(RUN_PREFIX + c.spec) for c in contenders] + [column(b.column) for b in extra]
+    solver_scores = np.array([[r.tasks[t].score for r in results] + [baseline_scores[b.key][t] for b in extra]
+                              for t in tasks])
     taus = scoring.profile_taus()
-    ref_means = final_scores[:, ref_columns].mean(axis=0)
-    best = int(np.argmin(ref_means))
     return Scores(
-        tasks=tuple(tasks), contenders=tuple(results), baselines=tuple(baselines),
-        baseline_scores={k: dict(zip(tasks, map(float, v))) for k, v in baseline_scores.items()},
-        reference_configs=reference_configs,
-        reference_scores={task: final_scores[i, ref_columns].tolist() for i, task in enumerate(tasks)},
+        tasks=tasks, families=families, weights=weight, contenders=tuple(results), baselines=tuple(baselines),
+        baseline_scores=baseline_scores,
+        baseline_means={k: scoring.weighted_mean([v[t] for t in tasks], weights) for k, v in baseline_scores.items()},
+        reference_configs=reference_configs, reference_scores=reference_scores,
         best_reference=(reference_configs[best], float(ref_means[best])),
-        solvers=solvers, taus=taus, profile=scoring.performance_profile(final_scores[:, solver_columns], taus),
-        curves=_curves(reference_curves, run, tasks, contenders, extra))
+        solvers=solvers, taus=taus, profile=scoring.performance_profile(solver_scores, taus),
+        curves=_curves(refs, runs, tasks, contenders, extra, baseline_config))
 
 
-def _plain(frame):
-    """`frame` with string columns instead of categoricals, so frames with other categories concatenate."""
-    frame = frame.copy()
-    for name in ("task", "family", "optimizer_family", "optimizer", "status"):
-        frame[name] = frame[name].astype(str)
-    return frame
+def _contender_result(contender: Contender, tasks, refs, runs, baselines, baseline_config, families, weights,
+                      reference_configs) -> ContenderResult:
+    """One contender's TaskResults, FamilyResults and family-weighted aggregates."""
+    per_task = {}
+    for task in tasks:
+        ref, mine = refs[task], runs[task][RUN_PREFIX + contender.spec]
+        finals = mine.finals()
+        replica_scores = ref.score(mine)
+        names = sorted(ref.configs)
+        win = {}
+        for b in baselines:
+            theirs = baseline_config(b, task)
+            win[b.key] = float(np.mean([scoring.compare(loss, theirs.final_at(r)) for r, loss in sorted(finals.items())]))
+        per_task[task] = TaskResult(
+            score=float(np.mean(replica_scores)), score_mean=float(np.mean(ref.score(mine, "mean"))),
+            final_loss=float(np.mean(list(finals.values()))),
+            percentile=float(np.mean([scoring.percentile(loss, ref.losses_at(r, names))
+                                      for r, loss in sorted(finals.items())])),
+            win=win, target=ref.target, time_to_target=scoring.time_to_target(mine.steps, mine.mean_curve(), ref.target),
+            diverged=sum(not ok for _, _, ok in mine.replicas.values()), replicas=len(mine.replicas),
+            replica_scores=tuple(replica_scores))
+    rows = [per_task[t] for t in tasks]
+    by_family: dict[str, list[TaskResult]] = {}
+    for task in tasks:
+        by_family.setdefault(families[task], []).append(per_task[task])
+    family_results = {f: FamilyResult(tasks=len(rs), score=float(np.mean([r.score for r in rs])),
+                                      percentile=float(np.mean([r.percentile for r in rs])),
+                                      win_rate={b.key: float(np.mean([r.win[b.key] for r in rs])) for b in baselines})
+                      for f, rs in sorted(by_family.items())}
+    return ContenderResult(
+        contender=contender, tasks=per_task, families=family_results,
+        mean_score=scoring.weighted_mean([r.score for r in rows], weights),
+        score_ci=scoring.bootstrap_ci([r.replica_scores for r in rows], [families[t] for t in tasks]),
+        mean_score_mean=scoring.weighted_mean([r.score_mean for r in rows], weights),
+        mean_percentile=scoring.weighted_mean([r.percentile for r in rows], weights),
+        win_rate={b.key: scoring.win_rate([r.win[b.key] for r in rows], weights) for b in baselines},
+        reached_target=sum(r.time_to_target is not None for r in rows))
 
 
-def _run_curve(run, task: str, name: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """(steps, replica-mean validation curve, diverged replicas) of run config `name` on `task`."""
-    rows = run[(run["task"].astype(str) == task) & (run["optimizer"] == name)]
-    steps = np.asarray(rows["steps"].iloc[0], dtype=np.int64)
-    curve = scoring.mean_curve([np.asarray(v, dtype=np.float64) for v in rows[SPLIT]])
-    return steps, curve, int((rows["status"].astype(str) != "ok").sum())
+def _configs(frame) -> dict[str, _Config]:
+    """config name -> its curves in `frame` (the rows of one task)."""
+    out: dict[str, _Config] = {}
+    names = frame["optimizer"].astype(str).to_numpy()
+    statuses = frame["status"].astype(str).to_numpy()
+    diverged = frame["diverged_step"].to_numpy() if "diverged_step" in frame else np.full(len(frame), np.nan)
+    for name, replica, steps, values, status, at in zip(names, frame["replica"].to_numpy(), frame["steps"],
+                                                        frame[SPLIT], statuses, diverged):
+        curve = np.asarray(values, dtype=np.float64)
+        steps = np.asarray(steps, dtype=np.int64)
+        entry = out.setdefault(name, _Config(steps=steps, replicas={}, diverged_steps={}))
+        entry.replicas[int(replica)] = (float(curve[-1]) if len(curve) else math.nan, curve, status == "ok")
+        if status != "ok":
+            # The recorded step; else the first evaluation that is NaN (hand-made frames have no column).
+            nan = np.flatnonzero(~np.isfinite(curve))
+            entry.diverged_steps[int(replica)] = int(at) if at is not None and np.isfinite(at) else \
+                int(steps[nan[0]] if nan.size else steps[-1])
+    return out
 
 
-def _curves(reference, run, tasks: Sequence[str], contenders: Sequence[Contender],
-            baselines: Sequence[Baseline]) -> dict[str, dict[str, Any]]:
-    """Per task: steps, pointwise reference quantiles over configs, and each solver's replica-mean curve."""
+def _curves(refs, runs, tasks: Sequence[str], contenders: Sequence[Contender], baselines: Sequence[Baseline],
+            baseline_config) -> dict[str, dict[str, Any]]:
+    """Per task: steps, pointwise reference quantiles over configs, each solver's replica-mean curve, and
+    the first step at which any of its replicas diverged (None if none did)."""
     out = {}
     for task in tasks:
-        ref_rows = reference[reference["task"].astype(str) == task]
-        ref_values = np.array([np.asarray(v, dtype=np.float64) for v in ref_rows[SPLIT]])
-        steps = np.asarray(ref_rows["steps"].iloc[0], dtype=np.int64)
+        ref = refs[task]
+        ref_values = np.array([c.mean_curve() for c in ref.configs.values()])
+        steps = next(iter(ref.configs.values())).steps
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN step: every config had diverged
             quantiles = np.nanquantile(ref_values, QUANTILES, axis=0)
-        solvers = {c.spec: _run_curve(run, task, RUN_PREFIX + c.spec)[1] for c in contenders}
-        for b in baselines:
-            if b.source == "run":
-                solvers[b.label] = _run_curve(run, task, b.column)[1]
-            else:
-                rows = ref_rows[ref_rows["optimizer"].astype(str) == b.column]
-                solvers[b.label] = scoring.mean_curve([np.asarray(v, dtype=np.float64) for v in rows[SPLIT]])
+        solvers = {c.spec: runs[task][RUN_PREFIX + c.spec] for c in contenders}
+        solvers.update({b.label: baseline_config(b, task) for b in baselines})
         out[task] = {"steps": steps.tolist(),
                      "reference_quantiles": {f"{q:g}": [json_number(v) for v in row]
                                              for q, row in zip(QUANTILES, quantiles)},
-                     "optimizers": {name: [json_number(v) for v in curve] for name, curve in solvers.items()}}
+                     "optimizers": {name: [json_number(v) for v in config.mean_curve()]
+                                    for name, config in solvers.items()},
+                     "diverged_at": {name: _diverged_at(config) for name, config in solvers.items()}}
     return out
+
+
+def _diverged_at(config: _Config) -> int | None:
+    """The first training step at which any replica diverged; None if none did."""
+    return min(config.diverged_steps.values()) if config.diverged_steps else None
 
 
 def json_number(value):

@@ -1,11 +1,17 @@
 """Benchmark suites: which tasks an optimizer is scored on, and against which reference curves.
 
 A `Suite` names a reference curve dataset (a name registered in
-`curves.registry`) and the tasks and step count to take from it. `quick` is
-the suite this project ships reference curves for (`curves/data/quick-reference`,
-made from `curves/specs/quick_reference.gin`); `mini` is registered when the
-`taskset-mini` curve dataset is, and takes every task and the step count of
-that dataset. Registering another suite is one `SUITES.register(name, Suite(...))`.
+`curves.registry`) and the tasks and step count to take from it:
+
+  quick     10 offline tasks, 200 steps: a smoke test (`curves/data/quick-reference`,
+            made from `curves/specs/quick_reference.gin`).
+  standard  the suite to cite: neural-network tasks only, about two per task family,
+            1,000 steps, every aggregate weighted by family (`STANDARD_TASKS`).
+  mini      every task of the `taskset-mini` curve dataset (128 of its 150 tasks are
+            quadratics or test functions).
+
+`standard` and `mini` are registered when the `taskset-mini` curve dataset is.
+Registering another suite is one `SUITES.register(name, Suite(...))`.
 Nothing here imports TensorFlow or NumPy.
 """
 
@@ -49,6 +55,63 @@ config-step on a CPU core, so the benchmark of one optimizer (one config per tas
 200 steps) takes a few minutes on two cores. Why each was chosen, by task."""
 
 
+STANDARD_REFERENCE = "taskset-mini"
+STANDARD_STEPS = 1000
+STANDARD_EXCLUDED_FAMILIES = ("quadratic", "test_functions")
+"""Families the standard suite leaves out: cheap synthetic problems that are not neural networks."""
+STANDARD_TASKS = {
+    "char_rnn_lm": ("char_rnn_lm_seed16",),
+    "conv_fc": ("conv_fc_seed19",),
+    "conv_pooling": ("conv_pooling_seed4",),
+    "maf": ("maf_seed36",),
+    "mlp": ("mlp_seed49", "mlp_seed77"),
+    "mlp_ae": ("mlp_ae_seed59", "mlp_ae_seed15"),
+    "mlp_vae": ("mlp_vae_seed16", "mlp_vae_seed53"),
+    "nvp": ("nvp_seed23",),
+    "rnn_text_classification": ("rnn_text_classification_seed89",),
+    "sequence": ("sequence_seed45", "sequence_seed64"),
+    "transformer_lm": ("transformer_lm_seed27",),
+    "word_rnn_lm": ("word_rnn_lm_seed37",),
+}
+"""The standard suite (provisional): 16 tasks of 12 task families, reference `STANDARD_REFERENCE`.
+
+How it is chosen: every family of the reference except `STANDARD_EXCLUDED_FAMILIES`,
+and of each family the `per_family=2` tasks of the reference with the lowest cost
+per config-step in the pilot timings (`curves/specs/taskset_mini_pilot.json`):
+exactly `pick_per_family` over them (a test checks it). taskset-mini has only one task of eight of these families and no fixed
+neural-network task, so the provisional suite has 16 tasks, not the ~30 it is
+meant to have; its reference has one replica (replica seed 0).
+
+Switching to taskset-small once it is published: set `STANDARD_REFERENCE =
+"taskset-small"`, replace this table with `pick_per_family` applied to
+taskset-small's sampled tasks and their pilot costs
+(`curves/specs/taskset_small_pilot.json`), add its fixed neural-network tasks
+under their families, and keep `STANDARD_STEPS` (taskset-small's curves are
+1,000 steps too); the benchmark code reads everything else (schedule, replicas,
+families) from the reference itself."""
+
+
+def pick_per_family(costs: dict[str, tuple[str, float]], per_family: int = 2,
+                    exclude: Sequence[str] = STANDARD_EXCLUDED_FAMILIES) -> dict[str, tuple[str, ...]]:
+    """The `per_family` cheapest tasks of every family not in `exclude`.
+
+    Args:
+      costs: task -> (family, seconds per config-step).
+      per_family: tasks per family (fewer where a family has fewer).
+      exclude: families left out.
+
+    Returns:
+      family -> its chosen tasks, cheapest first; families sorted by name. Ties
+      in cost go by task name, so the choice is deterministic.
+    """
+    by_family: dict[str, list[tuple[float, str]]] = {}
+    for task, (family, cost) in costs.items():
+        if family not in exclude:
+            by_family.setdefault(family, []).append((float(cost), task))
+    return {family: tuple(task for _, task in sorted(items)[:per_family])
+            for family, items in sorted(by_family.items())}
+
+
 @dataclasses.dataclass(frozen=True)
 class Suite:
     """A set of tasks and the reference curves an optimizer is scored against.
@@ -79,15 +142,22 @@ SUITES.register("quick", Suite(
 ))
 
 
-def _register_mini() -> None:
+def _register_shipped() -> None:
     from curves.registry import DATASETS
 
+    if STANDARD_REFERENCE in DATASETS:
+        tasks = tuple(task for family in STANDARD_TASKS.values() for task in family)
+        SUITES.register("standard", Suite(
+            name="standard",
+            description=f"{len(tasks)} neural-network tasks of {len(STANDARD_TASKS)} families, {STANDARD_STEPS} "
+                        "steps, family-weighted (provisional, on taskset-mini)",
+            reference=STANDARD_REFERENCE, tasks=tasks, steps=STANDARD_STEPS))
     if "taskset-mini" in DATASETS:
         SUITES.register("mini", Suite(name="mini", description="every task of the shipped taskset-mini curves",
                                       reference="taskset-mini"))
 
 
-_register_mini()
+_register_shipped()
 
 
 def get_suite(name: str) -> Suite:

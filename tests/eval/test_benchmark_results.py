@@ -84,26 +84,47 @@ def test_scores_by_hand():
     scores = score_run(REFERENCE, RUN, [CONTENDER], baselines[:1], ["t1", "t2"])
     (result,) = scores.contenders
     t1, t2 = result.tasks["t1"], result.tasks["t2"]
-    # t1: initial 2 (mean step-0 loss), best 0.5 (the run's own final loss): the run defines the best.
-    assert t1.score == pytest.approx(0.0)
-    assert scores.baseline_scores["adam_default"]["t1"] == pytest.approx((1.0 - 0.5) / (2.0 - 0.5))
+    # t1: initial 2 (mean step-0 loss of the reference), best 1.0 (adam_default's final loss): the
+    # reference alone sets the bounds, so the run's 0.5 scores below 0 (not clipped).
+    assert t1.score == pytest.approx(-0.5)
+    assert scores.baseline_scores["adam_default"]["t1"] == pytest.approx(0.0)
     assert t1.percentile == 100.0
     assert t1.target == pytest.approx(1.6)  # sorted finals 1.0, 1.6, diverged: the middle one
     assert t1.time_to_target == 10
+    assert t1.win == {"adam_default": 1.0}
     # t2: initial 4, best 0 (config b): the run's final 3 scores 0.75; it beats only c (4.0).
     assert t2.score == pytest.approx(0.75)
     assert t2.score_mean == pytest.approx(np.mean([1.0, 3.5 / 4, 0.75]))
     assert t2.percentile == pytest.approx(100 / 3)
     assert t2.target == pytest.approx(2.0) and t2.time_to_target is None
-    assert result.mean_score == pytest.approx(0.375)
-    assert result.win_rate["adam_default"] == pytest.approx(0.5)  # wins t1, loses t2 (adam: 0.5)
+    assert t2.win == {"adam_default": 0.0}
+    # Both tasks are "quadratic": one family, so each task weighs one half.
+    assert scores.weights == {"t1": 0.5, "t2": 0.5}
+    assert result.mean_score == pytest.approx(0.125)
+    assert result.families["quadratic"].tasks == 2
+    assert result.families["quadratic"].score == pytest.approx(0.125)
+    assert result.win_rate["adam_default"] == pytest.approx(0.5)  # wins t1, loses t2
     assert result.reached_target == 1
-    assert scores.best_reference == ("b", pytest.approx((1.1 / 1.5 + 0.0) / 2))
-    # Profile of [contender, adam_default]: each is the best solver on one task.
+    assert scores.best_reference == ("adam_default", pytest.approx((0.0 + 0.5) / 2))
+    # Profile of [contender, adam_default] on scores clipped at 0: a tie on t1, adam_default best on t2.
     assert scores.solvers == ("sgdm_seed0", "adam_default")
-    assert scores.profile[0].tolist() == [0.5, 0.5]
+    assert scores.profile[0].tolist() == [0.5, 1.0]
     assert scores.curves["t1"]["optimizers"]["sgdm_seed0"] == [2.0, 1.0, 0.5]
     assert scores.curves["t1"]["reference_quantiles"]["0.5"][0] == 2.0
+    assert scores.curves["t1"]["diverged_at"] == {"sgdm_seed0": None, "adam_default": None}
+
+
+def test_families_weigh_equally():
+    """Three tasks, two families: the lone task of family B weighs as much as the two of family A."""
+    frame = pd.concat([REFERENCE, REFERENCE[REFERENCE["task"] == "t2"].assign(task="t3", family="other")])
+    run = pd.concat([RUN, RUN[RUN["task"] == "t2"].assign(task="t3", family="other")])
+    baselines, _, _ = find_baselines(reference(), [CONTENDER])
+    scores = score_run(frame, run, [CONTENDER], baselines[:1], ["t1", "t2", "t3"])
+    (result,) = scores.contenders
+    assert scores.weights == {"t1": 0.25, "t2": 0.25, "t3": 0.5}
+    assert result.mean_score == pytest.approx(0.25 * -0.5 + 0.25 * 0.75 + 0.5 * 0.75)
+    assert result.win_rate["adam_default"] == pytest.approx(0.25 * 1 + 0.25 * 0 + 0.5 * 0)
+    assert set(result.families) == {"quadratic", "other"}
 
 
 def test_a_contender_equal_to_a_reference_config_is_scored_beside_it():

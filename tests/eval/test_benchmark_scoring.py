@@ -23,7 +23,11 @@ NAN = float("nan")
     (NAN, [1.0, NAN, 3.0, NAN], 25.0),             # a failure ties the failures: 0.5 * 2 / 4
     (NAN, [1.0, 2.0], 0.0),
     (2.0 * (1 + 5e-8), [1.0, 2.0, 3.0, 4.0], 62.5),  # float32 rounding of a rerun is a tie
-    (2.0 * (1 + 1e-5), [1.0, 2.0, 3.0, 4.0], 50.0),
+    (2.0 * (1 + 5e-4), [1.0, 2.0, 3.0, 4.0], 62.5),  # so is a rerun on another CPU (within TIE_RTOL)
+    (2.0 * (1 + 5e-3), [1.0, 2.0, 3.0, 4.0], 50.0),  # beyond it, it is worse than 2.0
+    (2.0, [1.0, 2.0, 2.0, 4.0], 50.0),             # two equals: (1 + 0.5 * 2) / 4
+    # Snaps to the closest tied config (2.0), then counts 2.0's ties: 2.0 and 2.0018 half, 3.0 beaten.
+    (2.0 * (1 + 5e-4), [2.0, 2.0 * (1 + 9e-4), 3.0], 100 * 2 / 3),
 ])
 def test_percentile(loss, reference, expected):
     assert scoring.percentile(loss, reference) == pytest.approx(expected)
@@ -87,11 +91,38 @@ def test_bootstrap_edge_cases():
     assert all(math.isnan(v) for v in scoring.bootstrap_ci([]))
 
 
-def test_win_rate():
-    assert scoring.win_rate([0.1, 0.5, 0.3], [0.2, 0.4, 0.3]) == pytest.approx(0.5)  # win, loss, tie
-    assert scoring.win_rate([0.1, NAN], [0.2, 0.1]) == 1.0  # NaN tasks are left out
-    assert scoring.win_rate([0.47314797], [0.47314792]) == 0.5  # rounding noise is a tie
-    assert math.isnan(scoring.win_rate([NAN], [0.1]))
+def test_bootstrap_covers_replicas_and_weighs_families():
+    # One task with spread-out replicas: the interval is the replicas' spread, not a point.
+    low, high = scoring.bootstrap_ci([[0.1, 0.5, 0.3, 0.7]])
+    assert 0.1 <= low < 0.4 < high <= 0.7
+    # Family A (two tasks at 0) and family B (one task at 1): the family-weighted mean is 0.5, and
+    # the interval of a resampling over two families spans both.
+    low, high = scoring.bootstrap_ci([[0.0], [0.0], [1.0]], ["A", "A", "B"])
+    assert (low, high) == (0.0, 1.0)
+    assert scoring.bootstrap_ci([[0.2], [0.2], [0.2]], ["A", "A", "B"]) == pytest.approx((0.2, 0.2))
+
+
+def test_compare_and_win_rate():
+    wins = scoring.compare([0.1, 0.5, 0.3, 1.537172, NAN, NAN], [0.2, 0.4, 0.3, 1.536999, 1.0, NAN])
+    assert wins.tolist() == [1.0, 0.0, 0.5, 0.5, 0.0, 0.5]  # win, loss, tie, rerun on another CPU, failures
+    assert scoring.win_rate(wins) == pytest.approx(2.5 / 6)
+    assert scoring.win_rate([1.0, NAN], [0.5, 0.5]) == 1.0  # NaN tasks are left out
+    assert scoring.win_rate([1.0, 0.0, 0.0], [0.5, 0.25, 0.25]) == pytest.approx(0.5)  # weighted
+    assert math.isnan(scoring.win_rate([NAN]))
+
+
+def test_losses_tied_is_symmetric():
+    a, b = 1.0, 1.0 + 0.999e-3
+    assert scoring.losses_tied(a, b) and scoring.losses_tied(b, a)
+    assert not scoring.losses_tied(1.0, 1.0011)
+    assert scoring.losses_tied(math.inf, NAN) and not scoring.losses_tied(1.0, NAN)
+
+
+def test_normalised_score_is_capped_at_1_and_not_clipped_at_0():
+    values = scoring.normalised_score([3.0, 2.0, 1.5, 1.0, 0.5, NAN, math.inf], 2.0, 1.0)
+    assert values.tolist() == [1.0, 1.0, 0.5, 0.0, -0.5, 1.0, 1.0]
+    assert scoring.normalised_score(0.5, 1.0, 1.0) == 1.0  # unusable bounds: no progress anywhere
+    assert scoring.bounds([2.0, 2.2, NAN], [2.0, 1.0, NAN, 0.5]) == pytest.approx((2.1, 0.5))
 
 
 def test_performance_profile_by_hand():
