@@ -10,6 +10,10 @@ Layout (keys sorted when written):
                 "train_score": 0.21}, ...]}
 `optimizer` names the pool config an entry came from; `train_score` is the mean
 over the training tasks of the best score among the entries up to this one.
+A list made elsewhere (e.g. Google's published `opt-list-nadamw`) also has a
+top-level "source" object (where it comes from: name, files, version, licence,
+notes) and, per entry, "source_hparams": the config as published, under its
+authors' names; both keys are absent from lists fitted here.
 
 `load_list` takes a path, or the name of a list shipped in `hparam_lists/data/`.
 """
@@ -46,10 +50,15 @@ class ListEntry:
     optimizer: str
     hparams: dict[str, float]
     train_score: float | None = None
+    source_hparams: dict[str, Any] | None = None
+    """The entry as its publisher wrote it (their names and values), for lists made elsewhere."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"family": self.family, "optimizer": self.optimizer,
+        data = {"family": self.family, "optimizer": self.optimizer,
                 "hparams": {k: float(v) for k, v in sorted(self.hparams.items())}, "train_score": self.train_score}
+        if self.source_hparams is not None:
+            data["source_hparams"] = dict(sorted(self.source_hparams.items()))
+        return data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +89,8 @@ class HparamList:
     dataset: str = ""
     manifest_sha256: str | None = None
     package_version: str = ""
+    source: dict[str, Any] | None = None
+    """Provenance of a list made elsewhere (name, files, version, licence, notes); None for lists fitted here."""
 
     def __post_init__(self) -> None:
         if not self.package_version:
@@ -92,9 +103,12 @@ class HparamList:
 
     def to_json(self) -> dict[str, Any]:
         """The artifact as JSON data (the module docstring's layout)."""
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": self.package_version,
+        data = {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": self.package_version,
                 "dataset": {"name": self.dataset, "manifest_sha256": self.manifest_sha256},
                 "fit": self.fit.to_json(), "entries": [e.to_json() for e in self.entries]}
+        if self.source is not None:
+            data["source"] = self.source
+        return data
 
     @classmethod
     def from_json(cls, data: Any, where: str = "list") -> "HparamList":
@@ -126,14 +140,17 @@ class HparamList:
             score = entry.data.get("train_score")
             if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
                 raise ListFileError(f"{where}.entries[{i}].train_score: expected a number or null, got {score!r}")
+            published = _Obj(entry.data["source_hparams"], f"{where}.entries[{i}].source_hparams").data \
+                if "source_hparams" in entry.data else None
             entries.append(ListEntry(family=entry.get("family", str), optimizer=entry.get("optimizer", str),
                                      hparams={k: float(hparams.get(k, float)) for k in hparams.data},
-                                     train_score=None if score is None else float(score)))
+                                     train_score=None if score is None else float(score), source_hparams=published))
         manifest = dataset.data.get("manifest_sha256")
         if manifest is not None and not isinstance(manifest, str):
             raise ListFileError(f"{where}.dataset.manifest_sha256: expected a hex string or null, got {manifest!r}")
+        source = _Obj(obj.data["source"], f"{where}.source").data if "source" in obj.data else None
         result = cls(entries=tuple(entries), fit=settings, dataset=dataset.get("name", str),
-                     manifest_sha256=manifest, package_version=obj.get("package_version", str))
+                     manifest_sha256=manifest, package_version=obj.get("package_version", str), source=source)
         validate(result, where)
         return result
 

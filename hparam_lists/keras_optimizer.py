@@ -71,20 +71,25 @@ def make_keras_optimizer(family: str, hparams: Mapping[str, float], total_steps:
     return _keras_class()(family=family, hparams=dict(hparams), total_steps=total_steps, name=name)
 
 
-def optimizer_from_list(hparam_list: HparamList | str | pathlib.Path, index: int, total_steps: int) -> ListOptimizer:
+def optimizer_from_list(hparam_list: HparamList | str | pathlib.Path, index: int, total_steps: int,
+                        family: str | None = None) -> ListOptimizer:
     """Entry `index` (from 0) of a list, ready to train with.
 
     Args:
       hparam_list: a HparamList, or a path or shipped name for `load_list`.
       index: which entry, 0 <= index < len(list).
       total_steps: the length of the training run (schedules depend on it).
+      family: run the entry under this family instead of the list's own, e.g.
+        "nadamw" (the standard reading) for an entry of Google's `opt-list-nadamw`,
+        whose entries are `nadamw_tf1` (the update they were learned with). It
+        must have the same hyperparameter space. None (default): the entry's family.
 
     Returns:
       A ListOptimizer holding the bound functional rule and a fresh Keras optimizer.
 
     Raises:
-      ConfigError: index or total_steps out of range.
-      ListFileError, UnknownNameError: the list cannot be loaded.
+      ConfigError: index or total_steps out of range, or a `family` whose space differs.
+      ListFileError, UnknownNameError: the list cannot be loaded, or `family` is unknown.
     """
     if not isinstance(hparam_list, HparamList):
         hparam_list = load_list(hparam_list)
@@ -93,6 +98,15 @@ def optimizer_from_list(hparam_list: HparamList | str | pathlib.Path, index: int
     if not isinstance(total_steps, int) or isinstance(total_steps, bool) or total_steps < 1:
         raise ConfigError(f"total_steps must be a positive integer (the run length), got {total_steps!r}")
     entry = hparam_list.entries[index]
+    if family is not None and family != entry.family:
+        from taskset.optimizers import get_family
+
+        names = [d.name for d in get_family(family).space]
+        if names != [d.name for d in get_family(entry.family).space]:
+            raise ConfigError(f"family {family!r} has another hyperparameter space ({names!r}) than the list's "
+                              f"{entry.family!r}; pick a family with the same space, e.g. a `_tf1` variant and "
+                              "its standard family")
+        entry = dataclasses.replace(entry, family=family)
     return ListOptimizer(entry=entry, index=index, total_steps=total_steps,
                          rule=bind_rule(entry.family, entry.hparams, total_steps),
                          keras=make_keras_optimizer(entry.family, entry.hparams, total_steps,
