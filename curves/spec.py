@@ -48,9 +48,15 @@ class SweepSettings:
     population: int = 10
 
     def validate(self) -> None:
-        for field in ("steps", "eval_every", "eval_batches", "replicas", "population"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"sweep.{field} must be >= 1, got {getattr(self, field)!r}")
+        """Raises ValueError for a field below 1 or above its bound in `taskset.limits`."""
+        from taskset.limits import MAX_EVAL_BATCHES, MAX_POPULATION, MAX_REPLICAS, MAX_STEPS
+
+        bounds = {"steps": MAX_STEPS, "eval_every": MAX_STEPS, "eval_batches": MAX_EVAL_BATCHES,
+                  "replicas": MAX_REPLICAS, "population": MAX_POPULATION}
+        for field, high in bounds.items():
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise ValueError(f"sweep.{field} must be an integer from 1 to {high:,}, got {value!r}")
         if self.steps % self.eval_every:
             raise ValueError(f"sweep.eval_every={self.eval_every!r} must divide sweep.steps={self.steps!r} "
                              "(curves are evaluated at 0, eval_every, ..., steps)")
@@ -89,9 +95,12 @@ def load_spec(path: str | pathlib.Path) -> SweepSpec:
     """
     path = pathlib.Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read sweep spec {str(path)!r}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"sweep spec {str(path)!r} is not UTF-8 text (byte {err.start}: {err.reason}); pass a gin "
+                          "file such as curves/specs/quick.gin") from None
     return parse_spec(text, source=str(path))
 
 

@@ -188,6 +188,9 @@ class Store:
             (root / SHARD_DIR).mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise StoreError(f"--out {str(root)!r} exists and is not a directory; pass a directory") from None
+        except PermissionError as err:
+            raise StoreError(f"--out {str(root)!r} cannot be created or written ({err.strerror}); pass a writable "
+                             "directory") from None
         with open(root / LOCK_NAME, "a") as lock:
             try:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -21,7 +21,6 @@ authors' names; both keys are absent from lists fitted here.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import pathlib
@@ -215,9 +214,15 @@ def validate(hparam_list: HparamList, where: str = "list") -> None:
 
 
 def save_list(hparam_list: HparamList, path: str | pathlib.Path) -> pathlib.Path:
-    """Writes `hparam_list` as JSON (sorted keys, 1-space indent) and returns the path."""
+    """Writes `hparam_list` as JSON (sorted keys, 1-space indent) atomically and returns the path.
+
+    Missing parent directories are created; a reader never sees half a file
+    (`taskset.paths.atomic_write_text`).
+    """
+    from taskset.paths import atomic_write_text
+
     path = pathlib.Path(path)
-    path.write_text(json.dumps(hparam_list.to_json(), indent=1, sort_keys=True) + "\n")
+    atomic_write_text(path, json.dumps(hparam_list.to_json(), indent=1, sort_keys=True) + "\n")
     return path
 
 
@@ -268,7 +273,9 @@ def load_list(name_or_path: str | pathlib.Path) -> HparamList:
 
 def manifest_sha256(directory: str | pathlib.Path) -> str | None:
     """sha256 (hex) of `directory`/manifest.json, or None when the dataset has no manifest."""
+    from taskset.paths import file_sha256
+
     path = pathlib.Path(directory) / MANIFEST_NAME
     if not path.is_file():
         return None
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)

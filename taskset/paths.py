@@ -122,3 +122,123 @@ def fsync_directory(path: str | os.PathLike) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _nearest_existing(path: pathlib.Path) -> pathlib.Path:
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            return candidate
+    return pathlib.Path(".")
+
+
+def _check_can_create_in(directory: pathlib.Path, target: pathlib.Path, flag: str) -> None:
+    """Raises ConfigError unless files can be created at `target`, whose parent is `directory`."""
+    from taskset.errors import ConfigError
+
+    existing = _nearest_existing(directory)
+    if not existing.is_dir():
+        raise ConfigError(f"{flag} {str(target)!r}: {str(existing)!r} is a file, not a directory; pass a path "
+                          "in a directory")
+    try:
+        if existing == directory:
+            # Creating a file is the only sure test (os.access says yes to root on a read-only mount).
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot create directories in {str(existing)!r}")
+    except OSError as err:
+        raise ConfigError(f"{flag} {str(target)!r} is not writable ({err.strerror or err}); pass a path in a "
+                          "writable directory") from None
+
+
+def check_output_file(path: str | os.PathLike, flag: str) -> pathlib.Path:
+    """Checks, before any work starts, that a result file can be written at `path`.
+
+    An existing file is fine (it will be replaced atomically); missing parent
+    directories are fine if they can be created.
+
+    Raises:
+      ConfigError: `path` is a directory, or lies below a file, or its
+        directory is not writable (the message names `flag` and the path).
+    """
+    from taskset.errors import ConfigError
+
+    path = pathlib.Path(path).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"{flag} {str(path)!r} is a directory; pass a file path")
+    if path.exists() and not os.access(path, os.W_OK) and not os.access(path.parent, os.W_OK):
+        raise ConfigError(f"{flag} {str(path)!r} exists and cannot be replaced; pass another path")
+    _check_can_create_in(path.parent, path, flag)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, flag: str) -> pathlib.Path:
+    """Checks, before any work starts, that `path` is or can become a writable directory.
+
+    Raises:
+      ConfigError: `path` is a file or lies below one, or cannot be created or written.
+    """
+    from taskset.errors import ConfigError
+
+    path = pathlib.Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {str(path)!r} exists and is not a directory; pass a directory")
+    _check_can_create_in(path, path, flag)
+    return path
+
+
+def write_with_fallback(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> pathlib.Path:
+    """Writes a finished result to `path` atomically; if that fails, next to it or to a temporary file.
+
+    For results that cost minutes to compute: when `path` cannot be written
+    after all (the disk filled, a directory appeared at its name, permissions
+    changed), the bytes go to `<dir>/<name>.<pid>.recovered<suffix>`, else to a
+    file in the system's temporary directory. The caller must tell the user
+    where they went (compare the returned path with `path`).
+
+    Returns:
+      The path actually written.
+
+    Raises:
+      OSError: no location could be written (the error of the first attempt).
+    """
+    path = pathlib.Path(path)
+    candidates = [path, path.with_name(f"{path.stem}.{os.getpid()}.recovered{path.suffix}")]
+    first_error: OSError | None = None
+    for candidate in candidates:
+        try:
+            atomic_write(candidate, write)
+            return candidate
+        except OSError as err:
+            first_error = first_error or err
+    fd, tmp = tempfile.mkstemp(prefix=f"{path.stem}.", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+    except OSError:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise first_error from None
+    return pathlib.Path(tmp)
+
+
+def write_dir_with_fallback(directory: str | os.PathLike,
+                            write: Callable[[pathlib.Path], object]) -> tuple[object, pathlib.Path]:
+    """Calls `write(directory)` for a finished result; if it fails with OSError, `write(temporary directory)`.
+
+    The directory form of `write_with_fallback`, for reports of several files.
+
+    Returns:
+      (what `write` returned, the directory actually written).
+
+    Raises:
+      OSError: the temporary directory could not be written either (the first error).
+    """
+    directory = pathlib.Path(directory)
+    try:
+        return write(directory), directory
+    except OSError as err:
+        fallback = pathlib.Path(tempfile.mkdtemp(prefix=f"{directory.name or 'report'}."))
+        try:
+            return write(fallback), fallback
+        except OSError:
+            raise err from None

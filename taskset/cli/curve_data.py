@@ -94,10 +94,22 @@ def cmd_download(args) -> int:
 
 
 def cmd_convert_taskset(args) -> int:
-    from curves.taskset_convert import convert_taskset
+    import pathlib
+    import shutil
 
-    report = convert_taskset(args.src, args.out, config_tables=args.config_table, tasks=args.tasks,
-                             optimizer_families=args.optimizer_family, progress=False if args.json else None)
+    from curves.taskset_convert import convert_taskset
+    from taskset.paths import check_output_dir
+
+    out = check_output_dir(args.out, "--out")
+    created = not out.exists()
+    try:
+        report = convert_taskset(args.src, args.out, config_tables=args.config_table, tasks=args.tasks,
+                                 optimizer_families=args.optimizer_family, progress=False if args.json else None)
+    except BaseException:
+        # A conversion that failed before writing any shard leaves no empty curve directory behind.
+        if created and out.is_dir() and not any(pathlib.Path(out, "shards").glob("*.parquet")):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     if args.json:
         print_json(report.to_json())
         return 0

@@ -94,7 +94,9 @@ def cmd_generate(args) -> int:
     from curves.jobs import plan
     from curves.runner import generate
     from curves.spec import load_spec
+    from taskset.paths import check_output_dir
 
+    check_output_dir(args.out, "--out")  # before any planning or training
     jobs = plan(load_spec(args.spec))
     with executor_from_args(args) as executor:
         summary = generate(jobs, args.out, executor=executor, retry_failed=args.retry_failed,

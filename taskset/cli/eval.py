@@ -79,12 +79,32 @@ def _eval_every(args) -> int:
     return args.eval_every if args.eval_every is not None else default_eval_every(args.steps)
 
 
+def _check_numbers_and_paths(args) -> None:
+    """Exit 2 before any training for numbers beyond `taskset.limits` or an unwritable --report."""
+    from taskset.limits import MAX_COUNT, MAX_EVAL_BATCHES, MAX_POPULATION, MAX_SEED, MAX_STEPS, check_at_most
+
+    # Lower bounds are `ProtocolSettings.validate`'s (its messages name the rule).
+    for value, flag, high in ((args.trials, "--trials", MAX_POPULATION), (args.steps, "--steps", MAX_STEPS),
+                              (args.eval_every, "--eval-every", MAX_STEPS),
+                              (args.eval_batches, "--eval-batches", MAX_EVAL_BATCHES),
+                              (args.random_repeats, "--random-repeats", MAX_COUNT),
+                              (args.bo_seeds, "--bo-seeds", MAX_COUNT), (args.replica, "--replica", MAX_SEED),
+                              (args.population, "--population", MAX_POPULATION)):
+        if value is not None:
+            check_at_most(value, flag, high)
+    if args.report:
+        from taskset.paths import check_output_dir
+
+        check_output_dir(args.report, "--report")
+
+
 def cmd_eval(args) -> int:
     from eval.problems import PROBLEMS
     from eval.protocol import ProtocolSettings, run_protocol
     from eval.report import summary_json, write_report
     from hparam_lists import load_list
 
+    _check_numbers_and_paths(args)
     hparam_list = load_list(args.list)
     task = PROBLEMS.get(args.problem).task(args.preset, args.dataset)
     settings = ProtocolSettings(trials=args.trials, steps=args.steps, eval_every=_eval_every(args),
@@ -95,11 +115,18 @@ def cmd_eval(args) -> int:
         result = run_protocol(task, hparam_list, settings, list_name=args.list, problem=args.problem,
                               preset=args.preset, executor=executor,
                               progress=not args.json and sys.stderr.isatty())
+    status = 0
     if args.report:
-        write_report(result, args.report, command_line(args))
+        from taskset.paths import write_dir_with_fallback
+
+        _, written = write_dir_with_fallback(args.report, lambda d: write_report(result, d, command_line(args)))
+        if str(written) != str(args.report):
+            sys.stderr.write(f"taskset-bench: error: could not write --report {args.report!r}; the report was "
+                             f"written to {str(written)!r} instead\n")
+            status = 1
     if args.json:
         print_json(summary_json(result))
-        return 0
+        return status
     summary = result.summary()
     sys.stdout.write(f"{result.task}: best valid_inner loss after j trials (mean over runs), "
                      f"{result.wall_seconds:.0f} s\n")
@@ -107,5 +134,5 @@ def cmd_eval(args) -> int:
                  for method, s in summary.items()],
                 ("method", "runs", *[f"j={j}" for j in range(1, settings.trials + 1)], "train_s"))
     if args.report:
-        sys.stdout.write(f"report: {args.report}/README.md\n")
-    return 0
+        sys.stdout.write(f"report: {written}/README.md\n")
+    return status

@@ -7,11 +7,17 @@ name of a registered curve dataset (see `taskset-bench curves list`).
   evaluate:  the evaluation results (see `hparam_lists.evaluate`; also written to
              DIR/results.json, with DIR/report.md and its plots)
   show:      the list artifact
-Exit status: 0 success; 2 bad input (one line on stderr).
+Output paths (--out, --report) are checked before any work; if one still
+cannot be written at the end, the result goes next to it or to a temporary
+file or directory, whose path is printed, and the exit status is 1. Bounds
+(exit 2 beyond them, `taskset.limits`): --size and --trials at most 100,000,
+--folds at most 10,000, --bo-seeds 0 to 10,000, --seed 0 to 2**31 - 1.
+Exit status: 0 success; 2 bad input (one line on stderr); 1 a result written elsewhere.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 from taskset.cli.output import print_json, print_table
@@ -92,27 +98,54 @@ def _non_negative(value: int, flag: str) -> int:
     return value
 
 
+def _bounded(value: int, flag: str, low: int, high: int) -> int:
+    from taskset.limits import check_int
+
+    return check_int(value, flag, low, high)
+
+
 def cmd_fit(args) -> int:
     from hparam_lists import fit, save_list
+    from taskset.limits import MAX_POPULATION, check_at_most
+    from taskset.paths import check_output_file, write_with_fallback
 
+    check_at_most(args.size, "--size", MAX_POPULATION)
+    check_output_file(args.out, "--out")
     frame, sha = _read_curves(args.curves, (args.split,))
     tasks = [t for t in args.tasks.split(",") if t] if args.tasks else None
     fitted = fit(frame, args.family, args.size, args.split, args.aggregation, tasks, dataset=args.curves,
                  manifest_sha256=sha, weighting=args.weighting)
-    save_list(fitted, args.out)
+    status = 0
+    try:
+        save_list(fitted, args.out)
+    except OSError as err:
+        text = (json.dumps(fitted.to_json(), indent=1, sort_keys=True) + "\n").encode()
+        written = write_with_fallback(args.out + ".recovered", lambda handle: handle.write(text))
+        sys.stderr.write(f"taskset-bench: error: could not write --out {args.out!r} ({err}); the list was written "
+                         f"to {str(written)!r} instead\n")
+        status = 1
     if args.json:
         print_json(fitted.to_json())
-        return 0
+        return status
     sys.stdout.write(f"wrote {args.out}: {len(fitted)} {args.family} entries fitted on {len(fitted.fit.train_tasks)} "
                      f"tasks from a pool of {fitted.fit.pool_size} ({args.split}, {args.aggregation})\n")
     _print_entries(fitted, limit=10)
-    return 0
+    return status
 
 
 def cmd_evaluate(args) -> int:
     from hparam_lists import evaluate, load_list
     from hparam_lists.report import table_trials, write_report
+    from taskset.limits import MAX_COUNT, MAX_POPULATION, MAX_SEED, check_at_most
+    from taskset.paths import check_output_dir, write_dir_with_fallback
 
+    # Lower bounds of --folds and --trials depend on the data: `evaluate` checks them.
+    check_at_most(args.folds, "--folds", MAX_COUNT)
+    if args.trials is not None:
+        check_at_most(args.trials, "--trials", MAX_POPULATION)
+    check_at_most(_non_negative(args.bo_seeds, "--bo-seeds"), "--bo-seeds", MAX_COUNT)
+    _bounded(args.seed, "--seed", 0, MAX_SEED)
+    check_output_dir(args.report, "--report")
     hparam_list = load_list(args.list)
     seeds = range(_non_negative(args.bo_seeds, "--bo-seeds"))
     frame, sha = _read_curves(args.curves, (hparam_list.fit.split, args.report_split))
@@ -120,10 +153,15 @@ def cmd_evaluate(args) -> int:
                       seed=args.seed, report_split=args.report_split,
                       progress=not args.json and sys.stderr.isatty(), dataset=args.curves, manifest_sha256=sha,
                       weighting=args.weighting)
-    report = write_report(result, args.report)
+    report, written = write_dir_with_fallback(args.report, lambda directory: write_report(result, directory))
+    status = 0
+    if str(written) != str(args.report):
+        sys.stderr.write(f"taskset-bench: error: could not write --report {args.report!r}; the report was written to "
+                         f"{str(written)!r} instead\n")
+        status = 1
     if args.json:
         print_json(result.to_json())
-        return 0
+        return status
     trials = result.settings.trials
     shown = table_trials(trials)
     for name, protocol in result.protocols.items():
@@ -137,7 +175,7 @@ def cmd_evaluate(args) -> int:
     for name, reason in result.skipped.items():
         sys.stdout.write(f"{name}: skipped ({reason})\n")
     sys.stdout.write(f"report: {report}\n")
-    return 0
+    return status
 
 
 def cmd_show(args) -> int:

@@ -10,14 +10,17 @@ with one object per config, in the order given, with the keys of
 replica_seed, init_seed, steps, train, valid_inner, valid_outer, test (NaN as
 null), status, diverged_step, seconds_per_step). `--out` writes the curves as
 one Parquet file in the curve-shard schema of `curves.schema` (one row per
-curve), atomically.
+curve), atomically; the path is checked before training starts, and if it
+still cannot be written afterwards the file goes next to it or to a temporary
+file, whose path is printed (exit 1). Bounds (exit 2 beyond them, see
+`taskset.limits`): --steps and --eval-every 1 to 10,000,000, --eval-batches 1
+to 10,000, --replica-seed 0 to 2**31 - 1.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pathlib
 import sys
 
@@ -50,6 +53,11 @@ def cmd_train(args) -> int:
         raise ConfigError(f"--optimizer {args.optimizer!r} has an empty name; give NAME[,NAME...]")
     if args.out is not None and not args.out.endswith(".parquet"):
         raise ConfigError(f"--out {args.out!r} must end in .parquet")
+    _check_numbers(args)
+    if args.out is not None:
+        from taskset.paths import check_output_file
+
+        check_output_file(args.out, "--out")
     task = get_task(args.task)
     configs = resolve_configs(names)
     eval_every = args.steps if args.eval_every is None else args.eval_every
@@ -57,11 +65,16 @@ def cmd_train(args) -> int:
     with tqdm(total=args.steps, unit="step", disable=not show, dynamic_ncols=True, leave=False) as bar:
         curves = train(task, configs, args.steps, eval_every, replica_seed=args.replica_seed,
                        eval_batches=args.eval_batches, progress=lambda done: bar.update(done - bar.n))
+    exit_status = 0
     if args.out is not None:
-        write_parquet(pathlib.Path(args.out), curves, args)
+        written = write_parquet(pathlib.Path(args.out), curves, args)
+        if written != pathlib.Path(args.out):
+            sys.stderr.write(f"taskset-bench: error: could not write --out {args.out!r}; the curves were written to "
+                             f"{str(written)!r} instead\n")
+            exit_status = 1
     if args.json:
         print_json([curve.to_json() for curve in curves])
-        return 0
+        return exit_status
     rows = []
     for curve in curves:
         status = curve.status if curve.diverged_step is None else f"{curve.status}@{curve.diverged_step}"
@@ -69,12 +82,31 @@ def cmd_train(args) -> int:
                      *(f"{float(curve.split(s)[-1]):.4g}" for s in ("train", "valid_inner", "valid_outer", "test")),
                      f"{curve.seconds_per_step * 1e3:.3g}"))
     print_table(rows, ("optimizer", "family", "status", "train", "valid_inner", "valid_outer", "test", "ms/step"))
-    return 0
+    return exit_status
 
 
-def write_parquet(path: pathlib.Path, curves, args) -> None:
-    """The curves as one curve-shard Parquet file (see `curves.schema`), written to a temporary name and renamed."""
+def _check_numbers(args) -> None:
+    """Exit 2 for numbers beyond `taskset.limits` before anything is built."""
+    from taskset.limits import MAX_EVAL_BATCHES, MAX_SEED, MAX_STEPS, check_at_most, check_int
+
+    # Lower bounds are the trainer's own checks (its messages name the rule).
+    check_at_most(args.steps, "--steps", MAX_STEPS)
+    if args.eval_every is not None:
+        check_at_most(args.eval_every, "--eval-every", MAX_STEPS)
+    check_at_most(args.eval_batches, "--eval-batches", MAX_EVAL_BATCHES)
+    check_int(args.replica_seed, "--replica-seed", 0, MAX_SEED)
+
+
+def write_parquet(path: pathlib.Path, curves, args) -> pathlib.Path:
+    """The curves as one curve-shard Parquet file (see `curves.schema`), written atomically.
+
+    Returns:
+      The path written: `path`, or where `taskset.paths.write_with_fallback` put
+      the file when `path` could not be written.
+    """
     import pyarrow.parquet as pq
+
+    from taskset.paths import write_with_fallback
 
     from curves.schema import curves_to_table
     from curves.store import parquet_options
@@ -86,10 +118,4 @@ def write_parquet(path: pathlib.Path, curves, args) -> None:
            "replica_seed": args.replica_seed}
     key = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
     table = curves_to_table(curves, replica=args.replica_seed, job_key=key, package_version=__version__, job_meta=run)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp, **parquet_options(table.schema))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    return write_with_fallback(path, lambda handle: pq.write_table(table, handle, **parquet_options(table.schema)))

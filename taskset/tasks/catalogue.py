@@ -123,8 +123,8 @@ def get_task(name: str) -> Task:
         return sample_task(*parsed)
     if name in FIXED:
         return _fixed_task(name)
-    known = [f"{f}_seed0" for f in FAMILIES.list()] + FIXED.list()
-    raise UnknownNameError(unknown_name_message("task", name, known))
+    # Close matches among, and the count of, the whole catalogue (every seed of every family).
+    raise UnknownNameError(unknown_name_message("task", name, task_names()))
 
 
 def task_names(family: str | None = None) -> list[str]:

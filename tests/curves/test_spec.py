@@ -37,7 +37,7 @@ def test_task_families_and_runnable_filter():
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ("'mlp_seed16'", "'mlp_sead16'", r"s.gin: tasks.names: unknown task 'mlp_sead16'; did you mean 'mlp_seed0'"),
+    ("'mlp_seed16'", "'mlp_sead16'", r"s.gin: tasks.names: unknown task 'mlp_sead16'; did you mean 'mlp_seed16'"),
     ("tasks.names = ['mlp_seed12', 'mlp_seed16']", "tasks.families = {'mpl': (0, 2)}",
      r"tasks.families: unknown task family 'mpl'; did you mean 'mlp'"),
     ("'adam_default'", "'adam_defualt'", r"optimizers.names: unknown optimizer config 'adam_defualt'; "
