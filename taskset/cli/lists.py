@@ -120,10 +120,11 @@ def cmd_fit(args) -> int:
         save_list(fitted, args.out)
     except OSError as err:
         text = (json.dumps(fitted.to_json(), indent=1, sort_keys=True) + "\n").encode()
-        written = write_with_fallback(args.out + ".recovered", lambda handle: handle.write(text))
-        sys.stderr.write(f"taskset-bench: error: could not write --out {args.out!r} ({err}); the list was written "
-                         f"to {str(written)!r} instead\n")
-        status = 1
+        written = write_with_fallback(args.out, lambda handle: handle.write(text))
+        if str(written) != str(args.out):
+            sys.stderr.write(f"taskset-bench: error: could not write --out {args.out!r} ({err}); the list was "
+                             f"written to {str(written)!r} instead\n")
+            status = 1
     if args.json:
         print_json(fitted.to_json())
         return status
