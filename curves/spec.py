@@ -12,6 +12,7 @@ A spec has three selectors (see `curves/specs/quick.gin`):
   tasks.names = ['mlp_seed12']              # catalogue names (sampled or fixed)
   tasks.families = {'mlp': (0, 100)}        # family -> seed range [start, stop)
   tasks.runnable = True                     # drop tasks whose data is not on this machine
+                                            # (`curves plan` keeps and marks them; see `load_spec`)
 
   optimizers.families = {'adam8p': (0, 1000)}   # family -> seed range [start, stop)
   optimizers.names = ['adam_default']           # named or `<family>_seed<N>` configs
@@ -70,7 +71,9 @@ class SweepSpec:
       settings: steps, evaluation schedule, replicas, population size.
       tasks: the selected tasks, in spec order.
       optimizers: the selected optimizer configs, in spec order.
-      dropped: names of tasks left out by `tasks.runnable = True`.
+      dropped: names of tasks left out by the runnable filter (`tasks.runnable = True`).
+      missing: names of selected tasks whose data is not on this machine (kept
+        because the filter was off: they are planned, and fail here if run).
       source: where the spec came from, for messages.
     """
 
@@ -79,6 +82,7 @@ class SweepSpec:
     optimizers: tuple[OptimizerConfig, ...]
     dropped: tuple[str, ...] = ()
     source: str = "<spec>"
+    missing: tuple[str, ...] = ()
 
 
 _SELECTORS = {"sweep", "tasks", "optimizers"}
@@ -86,8 +90,15 @@ _TASK_FIELDS = {"names", "families", "runnable"}
 _OPTIMIZER_FIELDS = {"names", "families"}
 
 
-def load_spec(path: str | pathlib.Path) -> SweepSpec:
+def load_spec(path: str | pathlib.Path, runnable_only: bool | None = None) -> SweepSpec:
     """Loads and resolves the gin spec at `path`.
+
+    Args:
+      path: the spec file.
+      runnable_only: drop tasks whose data is not on this machine (True), keep
+        and list them in `missing` (False), or do as the spec's
+        `tasks.runnable` says (None). `curves plan` passes False: a plan may be
+        for a cluster whose workers have the data.
 
     Raises:
       ConfigError: unreadable file, bad syntax, unknown field, bad value.
@@ -101,11 +112,11 @@ def load_spec(path: str | pathlib.Path) -> SweepSpec:
     except UnicodeDecodeError as err:
         raise ConfigError(f"sweep spec {str(path)!r} is not UTF-8 text (byte {err.start}: {err.reason}); pass a gin "
                           "file such as curves/specs/quick.gin") from None
-    return parse_spec(text, source=str(path))
+    return parse_spec(text, source=str(path), runnable_only=runnable_only)
 
 
-def parse_spec(text: str, source: str = "<spec>") -> SweepSpec:
-    """Parses and resolves a spec given as gin text (see the module docstring)."""
+def parse_spec(text: str, source: str = "<spec>", runnable_only: bool | None = None) -> SweepSpec:
+    """Parses and resolves a spec given as gin text (see the module docstring and `load_spec`)."""
     bindings = config_lib.parse_gin(text, filename=source)
     unknown = sorted(set(bindings) - _SELECTORS)
     if unknown:
@@ -115,9 +126,10 @@ def parse_spec(text: str, source: str = "<spec>") -> SweepSpec:
         settings.validate()
     except ValueError as err:
         raise ConfigError(f"{source}: {err}") from None
-    tasks, dropped = _resolve_tasks(bindings.get("tasks", {}), source)
+    tasks, dropped, missing = _resolve_tasks(bindings.get("tasks", {}), source, runnable_only)
     optimizers = _resolve_optimizers(bindings.get("optimizers", {}), source)
-    return SweepSpec(settings=settings, tasks=tasks, optimizers=optimizers, dropped=dropped, source=source)
+    return SweepSpec(settings=settings, tasks=tasks, optimizers=optimizers, dropped=dropped, source=source,
+                     missing=missing)
 
 
 def _check_fields(section: Mapping[str, Any], accepted: set[str], selector: str, source: str) -> None:
@@ -153,11 +165,15 @@ def _with_source(err: UnknownNameError, where: str) -> UnknownNameError:
     return UnknownNameError(f"{where}: {err}")
 
 
-def _resolve_tasks(section: Mapping[str, Any], source: str) -> tuple[tuple[Task, ...], tuple[str, ...]]:
+def _resolve_tasks(section: Mapping[str, Any], source: str, runnable_only: bool | None = None
+                   ) -> tuple[tuple[Task, ...], tuple[str, ...], tuple[str, ...]]:
+    """(kept tasks, names dropped by the runnable filter, names of kept tasks whose data is missing here)."""
     _check_fields(section, _TASK_FIELDS, "tasks", source)
-    runnable_only = section.get("runnable", True)
-    if not isinstance(runnable_only, bool):
-        raise ConfigError(f"{source}: tasks.runnable must be True or False, got {runnable_only!r}")
+    in_spec = section.get("runnable", True)
+    if not isinstance(in_spec, bool):
+        raise ConfigError(f"{source}: tasks.runnable must be True or False, got {in_spec!r}")
+    if runnable_only is None:
+        runnable_only = in_spec
     tasks: dict[str, Task] = {}
     for name in _names(section.get("names", []), f"{source}: tasks.names"):
         try:
@@ -173,13 +189,15 @@ def _resolve_tasks(section: Mapping[str, Any], source: str) -> tuple[tuple[Task,
             tasks.setdefault(f"{family}_seed{seed}", sample_task(family, seed))
     if not tasks:
         raise ConfigError(f"{source}: the spec selects no tasks; bind tasks.names or tasks.families")
-    kept = {name: task for name, task in tasks.items() if not runnable_only or task.is_runnable()}
+    runnable = {name: task.is_runnable() for name, task in tasks.items()}
+    kept = {name: task for name, task in tasks.items() if not runnable_only or runnable[name]}
     if not kept:
         raise ConfigError(f"{source}: none of the {len(tasks)} selected tasks is runnable on this machine "
                           "(their datasets are missing); prepare them with `taskset-bench data prepare NAME` "
                           "or set tasks.runnable = False to record the failures")
     dropped = tuple(name for name in tasks if name not in kept)
-    return tuple(kept.values()), dropped
+    missing = tuple(name for name in kept if not runnable[name])
+    return tuple(kept.values()), dropped, missing
 
 
 def _resolve_optimizers(section: Mapping[str, Any], source: str) -> tuple[OptimizerConfig, ...]:

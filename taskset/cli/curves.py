@@ -2,9 +2,11 @@
 
 `plan`, `info`, `compact` and `verify` never import TensorFlow; `generate` imports it in
 the workers that train. `--json` output (stable keys):
-  plan:     {"spec", "name", "tasks", "dropped_tasks", "optimizers", "jobs": [{"key", "task",
-             "optimizers", "replica", "steps", "eval_every", "eval_batches", "cost"}],
-             "num_jobs", "num_curves", "total_cost"}
+  plan:     {"spec", "name", "settings", "tasks", "missing_tasks", "dropped_tasks", "optimizers",
+             "families": [{"family", "tasks", "missing", "jobs", "curves", "worker_hours", "bytes",
+             "longest_job_hours"}], "total": {same keys}, "wall_hours": {"N": hours on N workers},
+             "cost_model", "num_jobs", "num_curves", and with --jobs "jobs": [{"key", "task",
+             "optimizers", "replica", "steps", "eval_every", "eval_batches", "seconds"}]}
   generate: {"planned", "existing", "skipped_failed", "written", "raced", "failed": [{"key", "task",
              "optimizers", "replica", "error"}], "curves", "seconds"}
   info:     {"path", "schema_version", "shards", "curves", "bytes", "tasks", "optimizer_configs",
@@ -28,8 +30,11 @@ def add_commands(sub) -> None:
     curves = sub.add_parser("curves", help="plan, generate, inspect and verify curve datasets")
     csub = curves.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = csub.add_parser("plan", help="list the jobs of a sweep spec without running them")
+    p = csub.add_parser("plan", help="price a sweep spec by task family (worker-hours, bytes) without running it")
     p.add_argument("spec", help="sweep spec (gin), e.g. curves/specs/quick.gin")
+    p.add_argument("--jobs", action="store_true", help="also list every job with its key and estimated seconds")
+    p.add_argument("--runnable-here", action="store_true",
+                   help="drop tasks whose data is not on this machine (default: plan them, marked)")
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.set_defaults(func=cmd_plan)
 
@@ -61,33 +66,79 @@ def add_commands(sub) -> None:
     curve_data.add_commands(csub)
 
 
+PLAN_WORKERS = (1, 2, 100, 1000)
+"""Worker counts the plan prices the sweep's wall time for."""
+
+
 def cmd_plan(args) -> int:
-    from curves.jobs import plan, total_cost
+    from curves.cost import default_model
+    from curves.jobs import plan
+    from curves.pricing import job_seconds, price
     from curves.spec import load_spec
 
-    spec = load_spec(args.spec)
-    jobs = plan(spec)
+    spec = load_spec(args.spec, runnable_only=True if args.runnable_here else False)
+    model = default_model()
+    table = price(spec, model)
+    settings = spec.settings
     data = {
-        "spec": spec.source, "name": spec.settings.name,
-        "tasks": [t.name for t in spec.tasks], "dropped_tasks": list(spec.dropped),
-        "optimizers": [o.name for o in spec.optimizers],
-        "jobs": [{"key": j.key, "task": j.task, "optimizers": j.optimizer_names, "replica": j.replica,
-                  "steps": j.steps, "eval_every": j.eval_every, "eval_batches": j.eval_batches, "cost": j.cost}
-                 for j in jobs],
-        "num_jobs": len(jobs), "num_curves": sum(len(j.optimizers) for j in jobs), "total_cost": total_cost(jobs),
+        "spec": spec.source, "name": settings.name,
+        "settings": {f: getattr(settings, f) for f in ("steps", "eval_every", "eval_batches", "replicas",
+                                                        "population")},
+        "tasks": [t.name for t in spec.tasks], "missing_tasks": list(spec.missing),
+        "dropped_tasks": list(spec.dropped), "optimizers": [o.name for o in spec.optimizers],
+        "families": [row.to_json() for row in table.families], "total": table.total.to_json(),
+        "wall_hours": {str(n): table.wall_hours(n) for n in PLAN_WORKERS}, "cost_model": model.source,
+        "num_jobs": table.total.jobs, "num_curves": table.total.curves,
     }
+    if args.jobs:
+        tasks = {t.name: t for t in spec.tasks}
+        data["jobs"] = [{"key": j.key, "task": j.task, "optimizers": j.optimizer_names, "replica": j.replica,
+                         "steps": j.steps, "eval_every": j.eval_every, "eval_batches": j.eval_batches,
+                         "seconds": job_seconds(model, tasks[j.task], len(j.optimizers), j.steps, j.eval_every,
+                                                j.eval_batches)}
+                        for j in plan(spec)]
     if args.json:
         print_json(data)
         return 0
-    sys.stdout.write(f"sweep {data['name']!r} ({data['spec']}): {len(data['tasks'])} tasks x "
-                     f"{len(data['optimizers'])} optimizer configs x {spec.settings.replicas} replicas, "
-                     f"{spec.settings.steps} steps -> {data['num_jobs']} jobs, {data['num_curves']} curves, "
-                     f"cost {data['total_cost']:.3g}\n")
+    total = table.total
+    sys.stdout.write(f"sweep {data['name']!r} ({data['spec']}): {len(spec.tasks)} tasks x {len(spec.optimizers)} "
+                     f"optimizer configs x {settings.replicas} replicas, {settings.steps} steps (evaluated every "
+                     f"{settings.eval_every} on {settings.eval_batches} batches), populations of "
+                     f"{settings.population} -> {total.jobs:,} jobs, {total.curves:,} curves\n")
+    sys.stdout.write(f"tasks: {_some(data['tasks'])}\n")
+    if spec.missing:
+        sys.stdout.write(f"{len(spec.missing)} tasks' data is not on this machine: planned and counted under "
+                         f"'not here' (--runnable-here drops them): {_some(spec.missing)}\n")
     if spec.dropped:
         sys.stdout.write(f"dropped {len(spec.dropped)} tasks whose data is not on this machine\n")
-    print_table([(j["key"][:12], j["task"], len(j["optimizers"]), j["replica"], f"{j['cost']:.3g}")
-                 for j in data["jobs"]], ("job", "task", "configs", "replica", "cost"))
+    print_table([(r.family, r.tasks, r.missing, f"{r.jobs:,}", f"{r.curves:,}", _hours(r.worker_hours),
+                  _size(r.bytes), _hours(r.longest_job_hours)) for r in [*table.families, total]],
+                ("family", "tasks", "not here", "jobs", "curves", "worker-hours", "size", "longest job h"))
+    sys.stdout.write(f"worker-hours: one-thread workers of this machine's CPU, from the cost model fitted on the "
+                     f"{model.source} (`python -m curves.cost` prints its calibration error)\n")
+    sys.stdout.write("wall time on N such workers (at least the longest job): "
+                     + ", ".join(f"{n}: {_hours(data['wall_hours'][str(n)])} h" for n in PLAN_WORKERS) + "\n")
+    if args.jobs:
+        print_table([(j["key"][:12], j["task"], len(j["optimizers"]), j["replica"], f"{j['seconds']:.0f}")
+                     for j in data["jobs"]], ("job", "task", "configs", "replica", "est. seconds"))
     return 0
+
+
+def _some(names, shown: int = 8) -> str:
+    names = list(names)
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:,.0f}" if hours >= 100 else f"{hours:.3g}"
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} B"
 
 
 def cmd_generate(args) -> int:

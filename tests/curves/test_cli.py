@@ -25,13 +25,17 @@ def run(capsys, *argv):
 def test_plan_text_and_json(capsys):
     code, out, _ = run(capsys, "curves", "plan", QUICK)
     assert code == 0 and out.startswith("sweep 'quick'") and "mlp_seed12" in out
-    code, out, _ = run(capsys, "curves", "plan", QUICK, "--json")
+    assert "worker-hours" in out and "\njob " not in out  # jobs are listed with --jobs only
+    code, out, _ = run(capsys, "curves", "plan", QUICK, "--json", "--jobs")
     data = json.loads(out)
     assert code == 0 and data["tasks"] == ["mlp_seed12"] and data["num_jobs"] == len(data["jobs"])
     assert data["num_curves"] == sum(len(j["optimizers"]) for j in data["jobs"]) == len(data["optimizers"])
-    assert data["total_cost"] == pytest.approx(sum(j["cost"] for j in data["jobs"])) and data["total_cost"] > 0
-    assert {"key", "task", "optimizers", "replica", "steps", "eval_every", "eval_batches", "cost"} == \
+    assert data["total"]["worker_hours"] * 3600 == pytest.approx(sum(j["seconds"] for j in data["jobs"]))
+    assert data["total"]["worker_hours"] > 0 and data["total"]["bytes"] > 0
+    assert {"key", "task", "optimizers", "replica", "steps", "eval_every", "eval_batches", "seconds"} == \
         set(data["jobs"][0])
+    code, out, _ = run(capsys, "curves", "plan", QUICK, "--json")
+    assert code == 0 and "jobs" not in json.loads(out)
 
 
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
