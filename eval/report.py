@@ -23,6 +23,7 @@ from typing import Any
 from eval.accuracy import ACCURACY_SPLITS
 from eval.methods import ADAM_LR_RANGE, METHODS
 from eval.protocol import ProtocolResult
+from eval.reporting import fmt, pyplot, save, style_for, table
 from eval.trials import REPORT_SPLITS, SELECT_SPLIT
 
 METHOD_LABELS = {
@@ -54,18 +55,9 @@ def write_report(result: ProtocolResult, directory: str | os.PathLike, command: 
     return readme
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_best_so_far(result: ProtocolResult, path: pathlib.Path) -> None:
     """Best validation loss vs trials, one line per method (mean over runs, min-max band)."""
-    plt = _pyplot()
+    plt = pyplot()
     summary = result.summary()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     trials = list(range(1, result.settings.trials + 1))
@@ -73,7 +65,9 @@ def plot_best_so_far(result: ProtocolResult, path: pathlib.Path) -> None:
         if method not in summary:
             continue
         s = summary[method]
-        line, = ax.plot(trials, s["best_valid_mean"], marker="o", label=f"{METHOD_LABELS[method]} (n={s['runs']})")
+        colour, marker, _ = style_for(method)
+        line, = ax.plot(trials, s["best_valid_mean"], marker=marker, color=colour,
+                        label=f"{METHOD_LABELS[method]} (n={s['runs']})")
         if s["runs"] > 1:
             ax.fill_between(trials, s["best_valid_min"], s["best_valid_max"], color=line.get_color(), alpha=0.15)
     ax.set_xlabel("trials (training runs)")
@@ -83,13 +77,12 @@ def plot_best_so_far(result: ProtocolResult, path: pathlib.Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
 
 
 def plot_curves(result: ProtocolResult, path: pathlib.Path) -> None:
     """Every trial's validation curve, one panel per method; diverged runs dashed."""
-    plt = _pyplot()
+    plt = pyplot()
     present = [m for m in METHODS if result.runs_of(m)]
     fig, axes = plt.subplots(1, len(present), figsize=(3.6 * len(present), 3.4), sharey=True, squeeze=False)
     finite = [v for r in result.runs for t in r.trials for v in t.curves[SELECT_SPLIT] if math.isfinite(v)]
@@ -106,12 +99,11 @@ def plot_curves(result: ProtocolResult, path: pathlib.Path) -> None:
     if finite:
         axes[0][0].set_ylim(min(finite) * 0.95, top)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path, dpi=100)
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.4f}" if math.isfinite(value) else str(value)
+    return fmt(value, 4, missing=str(value))
 
 
 def markdown(result: ProtocolResult, command: str) -> str:
@@ -142,8 +134,7 @@ def markdown(result: ProtocolResult, command: str) -> str:
         "![best so far](best_so_far.png)",
         "",
     ]
-    header = "| method | " + " | ".join(f"j={j}" for j in range(1, s.trials + 1)) + " | train seconds |"
-    lines += [header, "|" + " --- |" * (s.trials + 2)]
+    rows = []
     for method in METHODS:
         if method not in summary:
             continue
@@ -154,28 +145,24 @@ def markdown(result: ProtocolResult, command: str) -> str:
             if m["runs"] > 1:
                 cell += f" [{_fmt(m['best_valid_min'][j])}, {_fmt(m['best_valid_max'][j])}]"
             cells.append(cell)
-        lines.append(f"| {method} | " + " | ".join(cells) + f" | {m['seconds']:.0f} |")
+        rows.append([method, *cells, f"{m['seconds']:.0f}"])
+    lines += table(["method", *[f"j={j}" for j in range(1, s.trials + 1)], "train seconds"], rows)
     held_out = [(f"{split}_at_best_mean", f"`{split}` loss") for split in REPORT_SPLITS]
     if result.has_accuracy:
         held_out += [(f"{split}_accuracy_mean", f"`{split}` accuracy") for split in ACCURACY_SPLITS]
     for key, what in held_out:
-        lines += ["", f"{what} of the trial selected after j trials, at its best step (mean over runs):", "",
-                  "| method | " + " | ".join(f"j={j}" for j in range(1, s.trials + 1)) + " |",
-                  "|" + " --- |" * (s.trials + 1)]
-        lines += [f"| {method} | " + " | ".join(_fmt(v) for v in summary[method][key]) + " |"
-                  for method in METHODS if method in summary]
+        lines += ["", f"{what} of the trial selected after j trials, at its best step (mean over runs):", ""]
+        lines += table(["method", *[f"j={j}" for j in range(1, s.trials + 1)]],
+                       [[method, *[_fmt(v) for v in summary[method][key]]] for method in METHODS if method in summary])
     lines += ["", f"Selected trial after k = {s.trials} (per run), with losses at its best step on splits no "
               "method selected on:", ""]
     accuracy_splits = [f"{split}_accuracy" for split in ACCURACY_SPLITS] if result.has_accuracy else []
     header = ["method", "run", "config", SELECT_SPLIT, *[f"{split} at best" for split in REPORT_SPLITS],
               *accuracy_splits]
-    lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for method in METHODS:
-        for final in summary.get(method, {}).get("final", []):
-            row = [method, str(final["run"]), f"`{final['optimizer']}`", _fmt(final["best_valid"]),
-                   *[_fmt(final[f"{split}_at_best"]) for split in REPORT_SPLITS],
-                   *[_fmt(final[k]) for k in accuracy_splits]]
-            lines.append("| " + " | ".join(row) + " |")
+    lines += table(header, [[method, str(final["run"]), f"`{final['optimizer']}`", _fmt(final["best_valid"]),
+                             *[_fmt(final[f"{split}_at_best"]) for split in REPORT_SPLITS],
+                             *[_fmt(final[k]) for k in accuracy_splits]]
+                            for method in METHODS for final in summary.get(method, {}).get("final", [])])
     lines += ["", "Every trial's validation curve (dashed: diverged):", "", "![curves](curves.png)", "",
               f"All trials, curves and hyperparameters: [`{RESULTS_FILE}`]({RESULTS_FILE}).", ""]
     return "\n".join(lines)

@@ -18,10 +18,10 @@ suite's reference curves, never on which other contenders share the run
                      same thing in another unit.) "final" scores the last
                      evaluation, "mean" the mean over the curve.
   percentile         `percentile`: the share (in %) of reference configs whose
-                     final validation loss is worse than the contender's, ties
-                     (`losses_tied`) counted half; a loss tied with reference
-                     configs is first replaced by the closest of them, so a rerun
-                     of a reference config gets exactly that config's percentile. Replica r is compared with the reference's
+                     final validation loss is worse than the contender's; a loss
+                     tied (`losses_tied`) with reference configs is taken as the
+                     closest of them and gets its rank, so a rerun of a reference
+                     config gets exactly that config's percentile. Replica r is compared with the reference's
                      replica r where the reference has it (else its replica mean).
   win                `compare`: 1 if the contender's final loss is lower than the
                      baseline's (same replica where the baseline has it), 0.5 if
@@ -93,15 +93,19 @@ def compare(loss, other, rtol: float = TIE_RTOL) -> np.ndarray:
 def percentile(loss: float, reference_losses: Sequence[float], rtol: float = TIE_RTOL) -> float:
     """The share (%) of reference configs the optimizer beats on final loss, ties counting half.
 
-    Reference configs within a relative `rtol` of the loss (`losses_tied`) count
-    half. A loss tied with reference configs is first replaced by the closest
-    of them, so a rerun of a reference config (on another CPU, thread count or
-    TensorFlow build) gets exactly that config's own percentile among the
-    reference, whichever side of it the rerun landed. A non-finite loss (NaN:
-    diverged, or no finite value) counts as worse than every finite loss and
-    equal to another non-finite one: an optimizer that diverges where a third of
-    the reference configs also diverge gets 0.5 * 33% = 16.7%. 100 means better
-    than every reference config, 50 the median.
+    A loss within a relative `rtol` of one or more reference configs
+    (`losses_tied`) is taken as the closest of them (a rerun of it, up to
+    machine noise) and gets that config's own rank among the reference: the
+    share of configs with a worse loss, its exact equals (itself included)
+    counting half. So a rerun of a reference config on another CPU, thread
+    count or TensorFlow build gets exactly that config's percentile, and a
+    perturbation of every loss smaller than the gaps between reference configs
+    changes nothing. Any other loss gets the share of configs with a worse
+    loss. A non-finite loss (NaN: diverged, or no finite value) counts as worse
+    than every finite loss and equal to another non-finite one: an optimizer
+    that diverges where a third of the reference configs also diverge gets
+    0.5 * 33% = 16.7%. 100 means better than every reference config, 50 the
+    median.
 
     Args:
       loss: the optimizer's final validation loss.
@@ -120,8 +124,7 @@ def percentile(loss: float, reference_losses: Sequence[float], rtol: float = TIE
         with np.errstate(invalid="ignore"):
             distance = np.abs(reference - key)  # NaN where both failed: the closest possible
         key = reference[np.argmin(np.where(tied, np.nan_to_num(distance, nan=0.0), np.inf))]
-        tied = losses_tied(np.full(reference.shape, key), reference, rtol)
-    return float(100.0 * (np.count_nonzero((reference > key) & ~tied) + 0.5 * np.count_nonzero(tied))
+    return float(100.0 * (np.count_nonzero(reference > key) + 0.5 * np.count_nonzero(reference == key))
                  / reference.size)
 
 

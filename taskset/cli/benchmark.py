@@ -5,14 +5,16 @@
 trains every `--optimizer` SPEC (a config name, `list:NAME|PATH:INDEX`, or a
 `MODULE:FUNCTION` factory of an update rule or a Keras 3 optimizer; see
 `eval.benchmark.contenders`) on every task of the suite, with the schedule of
-the suite's reference curves, and prints per optimizer the mean normalised
-score with its bootstrap interval, the mean percentile among the reference
-configs, the win rates against the baselines and the tasks on which it reached
-the reference median's final loss (see `eval.benchmark.scoring`). With
+the suite's reference curves, and prints per optimizer the family-weighted
+mean normalised score with its bootstrap interval, the mean percentile among
+the reference configs, the win rates against the baselines and the tasks on
+which it reached the reference median's final loss (see
+`eval.benchmark.scoring`), then the same per task family. With
 `--report DIR` it writes DIR/report.md, DIR/summary.json, plots, and the run's
 curves as a curve directory DIR/curves (a rerun into DIR skips the training
 already stored there); `--json` prints summary.json (keys documented in
-`eval.benchmark.report`) and no progress bar.
+`eval.benchmark.report`) and no progress. Progress: a bar on a terminal, else
+one line per finished job on stderr (done/total, elapsed, estimate left).
 Training runs in one worker process per core by default (`--workers 0`: in
 this process; `--dask` a local Dask cluster); `--scheduler ADDR` uses an existing
 Dask scheduler, whose workers must reach --report DIR and import any factory's module
@@ -37,7 +39,8 @@ def add_commands(sub) -> None:
                    help="a config name (adam_default, adam8p_seed3), list:NAME|PATH:INDEX, or MODULE:FUNCTION "
                         "returning (UpdateRule, hparams) or a Keras optimizer (repeatable: compares several)")
     p.add_argument("--suite", default="quick", metavar="NAME",
-                   help="task suite and its reference: quick (default), mini (when taskset-mini is shipped)")
+                   help="task suite and its reference: quick (default, a smoke test), standard (the one to cite: "
+                        "neural-network tasks, family-weighted, 1,000 steps), mini (every taskset-mini task)")
     p.add_argument("--tasks", action="append", default=[], metavar="PATTERN",
                    help="only the suite's tasks (with --reference: the reference's) matching this shell pattern "
                         "(repeatable)")
@@ -93,18 +96,25 @@ def _settings(args):
 def cmd_benchmark(args) -> int:
     import tempfile
 
+    # Before anything imports TensorFlow, here and in the spawned workers (which inherit the
+    # environment): its C++ start-up lines would bury the progress lines of a logged run.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from eval.benchmark import resolve, run_benchmark, summary_json, write_report
+    from eval.benchmark.progress import LineProgress
     from eval.benchmark.runs import RunFailedError
 
     contenders = [resolve(spec) for spec in args.optimizer]
     settings = _settings(args)
     command = command_line(args, settings)
+    terminal = sys.stderr.isatty()
     with tempfile.TemporaryDirectory(prefix="taskset-benchmark-") as scratch:
         curves_dir = os.path.join(args.report, "curves") if args.report else os.path.join(scratch, "curves")
         try:
             with executor_from_args(args) as executor:
+                if not args.json and not terminal:
+                    executor = LineProgress(executor, sys.stderr)  # one line per job: CI, nohup, log files
                 result = run_benchmark(contenders, settings, curves_dir, executor=executor,
-                                       progress=not args.json and sys.stderr.isatty())
+                                       progress=not args.json and terminal)
         except RunFailedError as err:
             sys.stderr.write(f"taskset-bench: training failed: {err}\n")
             return 1
@@ -114,15 +124,24 @@ def cmd_benchmark(args) -> int:
         print_json(summary_json(result, command))
         return 0
     scores = result.scores
-    sys.stdout.write(f"{len(settings.tasks)} tasks of suite {settings.suite!r} against {len(scores.reference_configs)} "
-                     f"reference configs of {settings.reference!r}, {result.wall_seconds:.0f} s "
-                     "(score: 0 = best seen, 1 = no progress; lower is better)\n")
+    families = sorted(set(scores.families.values()))
+    sys.stdout.write(f"{len(settings.tasks)} tasks ({len(families)} families, each weighing the same) of suite "
+                     f"{settings.suite!r} against {len(scores.reference_configs)} reference configs of "
+                     f"{settings.reference!r}, {result.wall_seconds:.0f} s (score: 0 = the reference's best, "
+                     "1 = no progress, below 0 = better than every reference config; lower is better)\n")
     keys = [b.key for b in scores.baselines]
     print_table([(c.contender.spec, f"{c.mean_score:.3f}", f"[{c.score_ci[0]:.3f}, {c.score_ci[1]:.3f}]",
                   f"{c.mean_percentile:.1f}", *[_rate(c.win_rate[k]) for k in keys],
                   f"{c.reached_target}/{len(settings.tasks)}") for c in scores.contenders],
                 ("optimizer", "score", "95% CI", "percentile", *[f"win_vs_{b.label}" for b in scores.baselines],
                  "reached_target"))
+    if len(families) > 1:
+        sys.stdout.write("per family (mean over its tasks):\n")
+        print_table([(c.contender.spec, family, str(r.tasks), f"{r.score:.3f}", f"{r.percentile:.1f}",
+                      *[_rate(r.win_rate[k]) for k in keys])
+                     for c in scores.contenders for family, r in c.families.items()],
+                    ("optimizer", "family", "tasks", "score", "percentile",
+                     *[f"win_vs_{b.label}" for b in scores.baselines]))
     for note in result.notes:
         sys.stdout.write(f"note: {note}\n")
     if args.report:

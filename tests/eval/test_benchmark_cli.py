@@ -134,13 +134,18 @@ def test_two_task_benchmark_with_builtin_rule_and_keras_optimizers(capsys, tmp_p
         for spec in ("adam_default", rule_spec, keras_spec):
             assert by_spec[spec]["tasks"][task]["score"] == pytest.approx(adam_scores[task], abs=1e-3), spec
     assert by_spec["adam_default"]["win_rate"]["adam_default"] == 0.5
+    assert by_spec["adam_default"]["tasks"][TWO_TASKS[0]]["win"]["adam_default"] == 0.5
+    assert summary["weighting"] == "family" and summary["tie_rtol"] == 1e-3
+    assert sum(summary["weights"].values()) == pytest.approx(1.0)
     for o in summary["optimizers"]:
-        assert 0 <= o["mean_score"] <= 1 and o["score_ci"][0] <= o["mean_score"] <= o["score_ci"][1]
-        assert set(o["tasks"][TWO_TASKS[0]]) == {"score", "score_mean", "final_loss", "percentile", "target",
-                                                  "time_to_target", "diverged"}
+        assert o["mean_score"] <= 1 and o["score_ci"][0] <= o["mean_score"] <= o["score_ci"][1]
+        assert set(o["tasks"][TWO_TASKS[0]]) == {"score", "score_mean", "final_loss", "percentile", "win", "target",
+                                                  "time_to_target", "diverged", "replicas", "replica_scores"}
+        assert set(o["families"]) == {summary["families"][t] for t in TWO_TASKS}
     for name in ("report.md", "profile.png", "scores.png", "curves.png"):
         assert (report / name).stat().st_size > 0
-    assert keras_spec in (report / "report.md").read_text()
+    text = (report / "report.md").read_text()
+    assert keras_spec in text and "## Per family" in text
     assert verify(report / "curves").ok
     curves = read(report / "curves", columns=["task", "optimizer", "optimizer_family"])
     # The three contenders and the shipped list's first entry, a baseline no reference holds.
@@ -157,6 +162,12 @@ def test_two_task_benchmark_with_builtin_rule_and_keras_optimizers(capsys, tmp_p
     assert code == 0, err
     assert sorted(p.name for p in (report / "curves" / "shards").iterdir()) == shards
     assert "adam_default" in out and "report:" in out
+
+    # With stderr not a terminal (here: captured), each finished job is one line of progress.
+    code, out, err = run_cli(capsys, "--optimizer", "nadamw_seed0", "--tasks", TWO_TASKS[0], "--workers", "0",
+                             "--report", str(report))
+    assert code == 0, err
+    assert err.startswith(f"benchmark: 1/1 jobs done ({TWO_TASKS[0]} replica 0), ") and err.count("\n") == 1
 
 
 @pytest.mark.slow

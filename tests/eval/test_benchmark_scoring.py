@@ -26,8 +26,9 @@ NAN = float("nan")
     (2.0 * (1 + 5e-4), [1.0, 2.0, 3.0, 4.0], 62.5),  # so is a rerun on another CPU (within TIE_RTOL)
     (2.0 * (1 + 5e-3), [1.0, 2.0, 3.0, 4.0], 50.0),  # beyond it, it is worse than 2.0
     (2.0, [1.0, 2.0, 2.0, 4.0], 50.0),             # two equals: (1 + 0.5 * 2) / 4
-    # Snaps to the closest tied config (2.0), then counts 2.0's ties: 2.0 and 2.0018 half, 3.0 beaten.
-    (2.0 * (1 + 5e-4), [2.0, 2.0 * (1 + 9e-4), 3.0], 100 * 2 / 3),
+    # Taken as the closest tied config (2.0), which beats 2.0018 and 3.0 and ties itself.
+    (2.0 * (1 + 2e-4), [2.0, 2.0 * (1 + 9e-4), 3.0], 100 * 2.5 / 3),
+    (2.0 * (1 + 8e-4), [2.0, 2.0 * (1 + 9e-4), 3.0], 100 * 1.5 / 3),  # closest is 2.0018 now
 ])
 def test_percentile(loss, reference, expected):
     assert scoring.percentile(loss, reference) == pytest.approx(expected)
