@@ -243,6 +243,10 @@ class DaskExecutor(Executor):
       processes: LocalCluster with worker processes (True) or threads in this
         process (False, for tests).
       connect_timeout_s: how long to try reaching `scheduler`.
+      resources: Dask resources each job needs, e.g. {"GPU": 1}: jobs then run
+        only on workers started with `dask worker --resources "GPU=1"` (and at
+        most as many at once as the worker has). A LocalCluster's workers get
+        these resources themselves.
 
     Raises:
       ExecutorError: `scheduler` cannot be reached.
@@ -251,16 +255,18 @@ class DaskExecutor(Executor):
     shared_filesystem = False
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, threads: int | None = 1,
-                 processes: bool = True, connect_timeout_s: float = 30.0) -> None:
+                 processes: bool = True, connect_timeout_s: float = 30.0,
+                 resources: dict[str, float] | None = None) -> None:
         from distributed import Client, LocalCluster
 
+        self.resources = dict(resources) if resources else None
         self._cluster = None
         if scheduler is None:
             # TCP on the loopback interface, also for in-process workers: Dask's
             # in-process transport would probe the network for this host's address.
             self._cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                          processes=processes, host="127.0.0.1", protocol="tcp://",
-                                         dashboard_address=None)
+                                         dashboard_address=None, resources=self.resources)
             self.client = Client(self._cluster)
         else:
             try:
@@ -276,7 +282,8 @@ class DaskExecutor(Executor):
     def run(self, fn, jobs):
         from distributed import as_completed
 
-        futures = {self.client.submit(call_capturing, fn, job, key=f"curves-job-{job.key}", pure=False): job
+        futures = {self.client.submit(call_capturing, fn, job, key=f"curves-job-{job.key}", pure=False,
+                                      resources=self.resources): job
                    for job in jobs}
         for future in as_completed(futures):
             job = futures.pop(future)

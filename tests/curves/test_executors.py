@@ -180,6 +180,7 @@ def test_existing_shard_that_changed_fails_the_rerun(store_dir, jobs):
     (dict(workers=-1), "--workers must be >= 0"),
     (dict(dask=True, scheduler="tcp://127.0.0.1:9"), "either --dask"),
     (dict(workers=2, scheduler="tcp://127.0.0.1:9"), "does not apply to --scheduler"),
+    (dict(workers=2, resources={"GPU": 1}), "--resources applies to Dask workers only"),
 ])
 def test_executor_builder_rejects_contradictions(options, message):
     from taskset.cli.executor import build_executor
@@ -198,3 +199,27 @@ def test_executor_builder_defaults():
     per_core = build_executor(default_workers=PER_CORE)
     assert isinstance(per_core, ProcessExecutor) and per_core.workers == (os.cpu_count() or 1)
     assert build_executor(workers=3, default_workers=0).workers == 3
+
+
+def test_jobs_that_need_a_resource_run_on_workers_that_have_it(store_dir, jobs, tmp_path):
+    out = tmp_path / "gpu"
+    with DaskExecutor(workers=1, processes=False, threads=None, resources={"GPU": 1}) as executor:
+        summary = generate(jobs[:2], out, executor=executor, train_fn=fake_train, progress=False)
+    assert summary.written == 2 and not summary.failed
+
+
+@pytest.mark.parametrize("text, expected", [("GPU=1", {"GPU": 1.0}), ("GPU=2, MEM=0.5", {"GPU": 2.0, "MEM": 0.5}),
+                                            ("", None)])
+def test_resources_option_parses(text, expected):
+    from taskset.cli.executor import parse_resources
+
+    assert parse_resources(text) == expected
+
+
+@pytest.mark.parametrize("text", ["GPU", "GPU=0", "=1", "GPU=x", "GPU=inf"])
+def test_bad_resources_option_is_a_config_error(text):
+    from taskset.cli.executor import parse_resources
+    from taskset.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="NAME=NUMBER"):
+        parse_resources(text)
