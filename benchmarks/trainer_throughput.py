@@ -12,7 +12,13 @@ is skipped with a message) it measures config-steps per second of:
   (c) trainer  `taskset.training`'s population of K Adam configs, one compiled
                call per timed window, timed as `Curve.seconds_per_step` is.
 
-and prints (c)/(a) and (c)/(b). For the MLP it also prints the achieved FLOP/s
+and prints (c)/(a) and (c)/(b). Before those it measures the set-up time of
+two identical `train` calls on the task (K Adam configs, `--steps` steps,
+evaluated at step 0 and at the end on one batch per split): a call's wall time
+less its timed training (K x steps x `Curve.seconds_per_step`), i.e. tracing,
+compiling, the warm-up step and the two evaluations (real work, so this bounds
+the tracing from above). The first call traces and compiles; the repeat must
+reuse the compiled loops (target: its set-up under 10% of the first's). For the MLP it also prints the achieved FLOP/s
 (matmul FLOPs of forward and backward) against the peak of a large float32
 matmul measured in the same run. Targets: MLP >= 8x Keras and >= 50% of peak;
 conv and RNN >= 2x Keras. The CPU may be shared, so the variants of a task
@@ -28,7 +34,7 @@ alternation. `--compare-xla` also times (c) with the member step XLA-compiled
 and not, the evidence behind `taskset.training.compile_rule`.
 
   python benchmarks/trainer_throughput.py [--quick] [--members 16] [--steps 200] [--repeats 3]
-      [--tasks mlp,conv,rnn] [--compare-xla]
+      [--tasks mlp,conv,rnn] [--compare-xla] [--setup-only]
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ RNN = {"family": "char_rnn_lm", "dataset": "shakespeare_bytes", "core": "lstm", 
        "trainable_init": False, "sequence_length": 32, "batch_size": 32}
 REFERENCE = {"mlp": MLP, "conv": CONV, "rnn": RNN}
 TARGETS = {"mlp": 8.0, "conv": 2.0, "rnn": 2.0}   # (c)/(a)
+SETUP_TARGET = 0.10   # a repeat call's set-up / the first call's
+SETUP_REPLICA = 1     # a replica seed no throughput window uses, so the first call starts cold
 PEAK_FRACTION_TARGET = 0.5
 PEAK_SIZES = (512, 1024, 2048)
 
@@ -227,6 +235,19 @@ def population_window(task, configs, steps: int, jit_compile: bool, per_call: in
     return Window(run, len(configs) * calls * per_call)
 
 
+def setup_seconds(task, configs, steps: int) -> tuple[float, float]:
+    """Set-up seconds (wall time less timed training) of a first and a repeat identical `train` call."""
+    from taskset.training import train
+
+    out = []
+    for _ in range(2):
+        start = time.perf_counter()
+        curves = train(task, configs, steps=steps, eval_every=steps, eval_batches=1, replica_seed=SETUP_REPLICA)
+        wall = time.perf_counter() - start
+        out.append(wall - curves[0].seconds_per_step * len(configs) * steps)
+    return out[0], out[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="trainer_throughput", description="config-steps/s of the trainer")
     parser.add_argument("--quick", action="store_true", help="fewer steps, members and repeats")
@@ -237,6 +258,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed windows; the best counts (default 3)")
     parser.add_argument("--tasks", default="mlp,conv,rnn", help="comma-separated subset of mlp,conv,rnn")
     parser.add_argument("--compare-xla", action="store_true", help="also time (c) with and without XLA")
+    parser.add_argument("--setup-only", action="store_true",
+                        help="only measure the set-up time of a first and a repeat train call")
     args = parser.parse_args()
     if args.quick:
         args.members, args.steps, args.repeats = min(args.members, 8), min(args.steps, 40), min(args.repeats, 2)
@@ -261,9 +284,17 @@ def main() -> None:
           f"{os.cpu_count()} CPUs")
     tf.config.experimental.enable_op_determinism()
     configs = adam_configs(args.members)
-    print(f"{'task':5} {'xla':5} {'(a) keras':>10} {'(b) single':>11} {'(c) trainer':>12} {'c/a':>6} {'c/b':>6}"
-          "   config-steps per second")
+    if not args.setup_only:
+        print(f"{'task':5} {'xla':5} {'(a) keras':>10} {'(b) single':>11} {'(c) trainer':>12} {'c/a':>6} "
+              f"{'c/b':>6}   config-steps per second")
     for key, task in tasks.items():
+        # First, while nothing of this task is traced (use_xla's graph included).
+        first, repeat = setup_seconds(task, configs, args.steps)
+        verdict = "meets" if repeat < SETUP_TARGET * first else "MISSES"
+        print(f"{key:5} set-up of a train call: first {first:.2f} s, repeat {repeat:.2f} s "
+              f"({100 * repeat / first:.1f}% of the first; {verdict} the {100 * SETUP_TARGET:.0f}% target)")
+        if args.setup_only:
+            continue
         xla = use_xla(task)
         windows = {"keras": ChildWindow(task.config_dict, work),
                    "single": population_window(task, configs[:1], work, xla, per_call=1),

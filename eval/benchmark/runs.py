@@ -9,19 +9,19 @@ same directory skips the jobs whose shards exist. Per task and replica:
   - each factory contender ("rule:" and "keras:" families) gets a job of its
     own, whose key also hashes the factory's source file (`BenchmarkJob`).
 `train_contenders` is the trainer these jobs call: the population trainer
-`taskset.training.train` for registered families and rules, the Keras loop of
-`eval.benchmark.keras_run` for Keras optimizers.
+`taskset.training.train` for registered families and (through its `rules`
+argument) factory rules, the Keras loop of `eval.benchmark.keras_run` for Keras
+optimizers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 from typing import Any, Sequence
 
 from curves.jobs import Job, estimate_cost
-from taskset.optimizers.base import OptimizerConfig, OptimizerFamily, UpdateRule
+from taskset.optimizers.base import OptimizerConfig, UpdateRule
 
 from eval.benchmark.contenders import (KIND_KERAS, Contender, SpecError, call_factory, load_factory,
                                        parse_user_family)
@@ -99,24 +99,6 @@ def run_jobs(jobs: Sequence[BenchmarkJob], root: str | os.PathLike, executor=Non
                              f"{os.fspath(root)}/manifest.json)")
 
 
-class _BoundFamily(OptimizerFamily):
-    """A factory's rule under a temporary family name, so the population trainer can look it up."""
-
-    space = ()
-
-    def __init__(self, name: str, rule: UpdateRule) -> None:
-        self.name = name
-        self._rule = rule
-
-    def rule(self) -> UpdateRule:
-        return self._rule
-
-
-# The family registry is process-global: threads of one worker must not register
-# the same temporary family at once.
-_REGISTRY_LOCK = threading.Lock()
-
-
 def train_contenders(task, optimizer_configs: Sequence[OptimizerConfig], steps: int, eval_every: int,
                      replica_seed: int = 0, eval_batches: int = 5) -> list:
     """`taskset.training.train` for every kind of contender (the benchmark jobs' trainer).
@@ -124,14 +106,13 @@ def train_contenders(task, optimizer_configs: Sequence[OptimizerConfig], steps: 
     Configs of registered families go to the population trainer as they are. A
     job of a factory contender holds that one config: its factory is imported
     and called again here (in the worker), and a rule trains in the population
-    trainer under a temporary family registration, a Keras optimizer in
+    trainer (passed as `rules`, so no registry is touched), a Keras optimizer in
     `eval.benchmark.keras_run.train_keras`.
 
     Raises:
       SpecError: the factory cannot be imported or returns something else now.
       RuntimeError: a factory config shares its job with other configs (a planning bug).
     """
-    from taskset.optimizers import FAMILIES
     from taskset.training import train
 
     configs = list(optimizer_configs)
@@ -148,6 +129,5 @@ def train_contenders(task, optimizer_configs: Sequence[OptimizerConfig], steps: 
     made_kind, rule, _ = call_factory(target)
     if made_kind != kind:
         raise SpecError(f"--optimizer {target!r} returned a {made_kind} in the worker but a {kind} when resolved")
-    family = _BoundFamily(config.family, UpdateRule(rule.init, rule.update))
-    with _REGISTRY_LOCK, FAMILIES.temporary(config.family, family):
-        return train(task, configs, steps, eval_every, replica_seed=replica_seed, eval_batches=eval_batches)
+    return train(task, configs, steps, eval_every, replica_seed=replica_seed, eval_batches=eval_batches,
+                 rules={config.family: UpdateRule(rule.init, rule.update)})

@@ -46,9 +46,20 @@ def get_family(name: str) -> OptimizerFamily:
     return FAMILIES.get(name)
 
 
+_RULES: dict[str, tuple[OptimizerFamily, UpdateRule]] = {}
+
+
 def get_rule(family: str) -> UpdateRule:
-    """The update rule of `family`; its hparams are keyed by the family's space names."""
-    return get_family(family).rule()
+    """The update rule of `family`; its hparams are keyed by the family's space names.
+
+    Built once per registered family object and then returned as is, so that the
+    trainer, which keys its compiled loops by the rule, reuses them across calls.
+    """
+    obj = get_family(family)
+    built = _RULES.get(family)
+    if built is None or built[0] is not obj:
+        built = _RULES[family] = (obj, obj.rule())
+    return built[1]
 
 
 def make_config(family: str, hparams: Mapping[str, float], name: str) -> OptimizerConfig:

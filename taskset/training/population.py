@@ -105,6 +105,9 @@ they hold no Python control flow on tensors, and converting them cost ~5 s."""
 CACHE_SIZE = 4
 """Compiled settings kept for reuse (see `compiled_for`)."""
 
+LOOP_CACHE_SIZE = 16
+"""Training loops (one per update rule) kept per compiled setting, least recently used dropped first."""
+
 _CACHE: "collections.OrderedDict[tuple, Compiled]" = collections.OrderedDict()
 
 
@@ -126,15 +129,26 @@ class Compiled:
         self.loss = tf.function(functools.partial(member_loss, task), jit_compile=jit_compile, autograph=False)
         self.evaluate = tf.function(self._evaluate_splits, autograph=False)
         self._nan = tf.constant(float("nan"), tf.float32)
-        self._train: dict[tuple[str, int], Any] = {}
+        self._train: "collections.OrderedDict[tuple, tuple[UpdateRule, Any]]" = collections.OrderedDict()
 
     def train_loop(self, family: str, rule: UpdateRule):
-        """The compiled group training loop of `family`'s members (traced on first use)."""
-        key = (family, id(rule))
-        if key not in self._train:
+        """The compiled group training loop of `family`'s members under `rule` (traced on first use).
+
+        Keyed by the family name and the rule's two functions, so every call with
+        the same rule (`taskset.optimizers.get_rule` builds a registered family's
+        rule once; a caller's rule is the same functions each time it is passed)
+        reuses the traced loop. At most `LOOP_CACHE_SIZE` loops are kept.
+        """
+        key = (family, *_function_keys(rule))
+        if key in self._train:
+            self._train.move_to_end(key)
+        else:
             step = tf.function(functools.partial(member_step, self.task, rule), jit_compile=self.jit_compile,
                                autograph=False)
+            # The rule is kept with its loop, so ids used as keys stay valid while cached.
             self._train[key] = (rule, tf.function(functools.partial(self._train_loop, step), autograph=False))
+            while len(self._train) > LOOP_CACHE_SIZE:
+                self._train.popitem(last=False)
         return self._train[key][1]
 
     def _train_loop(self, step_fn, states, hparams, start, num_steps):
@@ -262,6 +276,18 @@ def member_groups(families: Sequence[str], size: int) -> list[tuple[str, list[in
             chunk = members[begin:begin + size]
             groups.append((family, chunk + [-1] * (size - len(chunk))))
     return groups
+
+
+def _function_keys(rule: UpdateRule) -> tuple:
+    """The rule's init and update as cache keys: themselves when hashable, else their ids."""
+    keys = []
+    for function in (rule.init, rule.update):
+        try:
+            hash(function)
+            keys.append(function)
+        except TypeError:
+            keys.append(("id", id(function)))
+    return tuple(keys)
 
 
 def _frozen(state: MemberState) -> MemberState:

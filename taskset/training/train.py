@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Sequence, Union
+from typing import Callable, Mapping, Sequence, Union
 
 import numpy as np
 
 from taskset.datasets.base import SPLITS
 from taskset.errors import ConfigError
 from taskset.lazy import tf
-from taskset.optimizers.base import OptimizerConfig
+from taskset.optimizers.base import OptimizerConfig, UpdateRule
 from taskset.tasks.base import Task
 from taskset.training.compile_rule import use_xla
 from taskset.training.curve import STATUS_DIVERGED, STATUS_OK, Curve
@@ -29,7 +29,8 @@ OptimizerLike = Union[OptimizerConfig, str]
 
 def train(task: Task, optimizer_configs: Sequence[OptimizerLike], steps: int, eval_every: int,
           replica_seed: int = 0, eval_batches: int = 5, init_seed: int | None = None,
-          jit_compile: bool | None = None, progress: Callable[[int], None] | None = None) -> list[Curve]:
+          jit_compile: bool | None = None, progress: Callable[[int], None] | None = None,
+          rules: Mapping[str, UpdateRule] | None = None) -> list[Curve]:
     """Trains every config on `task` as one population and returns their curves, in order.
 
     All members start from `task.init(init_seed)` and see the same train batch at
@@ -44,6 +45,11 @@ def train(task: Task, optimizer_configs: Sequence[OptimizerLike], steps: int, ev
     TensorFlow build give bitwise the same curves. To that end this enables
     `tf.config.experimental.enable_op_determinism()` for the process.
 
+    The traced training loops and evaluation are kept for reuse (see
+    `taskset.training.population.compiled_for`): a later call on a task of the
+    same name and config, with the same replica seed, run length and XLA choice,
+    and the same rules, traces and compiles nothing.
+
     Args:
       task: the task to train.
       optimizer_configs: `OptimizerConfig`s or config names (`adam4p_seed3`,
@@ -57,13 +63,19 @@ def train(task: Task, optimizer_configs: Sequence[OptimizerLike], steps: int, ev
         `taskset.training.compile_rule.use_xla` decide from the task.
       progress: called with the number of steps trained so far after every
         evaluation (e.g. to advance a progress bar).
+      rules: family name -> update rule (anything with `init` and `update`, see
+        `taskset.optimizers.base.UpdateRule`) for configs whose family is not
+        registered, e.g. a user's own rule, or to replace a registered family's
+        rule; the other families use their registered rule. Pass the same rule
+        object (or the same two functions) again to reuse its compiled loop.
 
     Returns:
       One `Curve` per config, in the order given.
 
     Raises:
-      ConfigError: a bad `steps`, `eval_every`, `eval_batches` or seed, or no configs.
-      UnknownNameError: an unknown optimizer config name.
+      ConfigError: a bad `steps`, `eval_every`, `eval_batches`, seed or `rules`, or no configs.
+      UnknownNameError: an unknown optimizer config name, or a config's family
+        neither in `rules` nor registered.
       DataNotAvailableError: the task's data is not on this machine.
     """
     configs = resolve_configs(optimizer_configs)
@@ -76,13 +88,12 @@ def train(task: Task, optimizer_configs: Sequence[OptimizerLike], steps: int, ev
     _check_int("replica_seed", replica_seed, 0)
     init_seed = replica_seed if init_seed is None else init_seed
     _check_int("init_seed", init_seed, 0)
+    family_rules = rules_for(configs, rules)
     task.check_data()
 
-    from taskset.optimizers import get_rule
-
     tf.config.experimental.enable_op_determinism()
-    population = Population(task, configs, {c.family: get_rule(c.family) for c in configs}, replica_seed,
-                            steps, use_xla(task) if jit_compile is None else jit_compile)
+    population = Population(task, configs, family_rules, replica_seed, steps,
+                            use_xla(task) if jit_compile is None else jit_compile)
     schedule = eval_steps(steps, eval_every)
     values, diverged_at, seconds = _run(population, task.init(init_seed), schedule, eval_batches, progress)
     curves = []
@@ -162,6 +173,32 @@ def resolve_configs(optimizer_configs: Sequence[OptimizerLike]) -> list[Optimize
             raise ConfigError(f"expected an OptimizerConfig or a config name, got {item!r}")
         out.append(item)
     return out
+
+
+def rules_for(configs: Sequence[OptimizerConfig],
+              rules: Mapping[str, UpdateRule] | None = None) -> dict[str, UpdateRule]:
+    """Family name -> update rule for every family in `configs`: from `rules`, else the registered one.
+
+    Registered rules come from `taskset.optimizers.get_rule`, which builds each
+    family's rule once, so repeated calls return the same rule objects.
+
+    Raises:
+      ConfigError: `rules` is not a mapping of family names to objects with
+        callable `init` and `update`.
+      UnknownNameError: a family neither in `rules` nor registered.
+    """
+    from taskset.optimizers import get_rule
+
+    given: dict[str, UpdateRule] = {}
+    if rules is not None:
+        if not isinstance(rules, Mapping):
+            raise ConfigError(f"rules must map family names to update rules, got {rules!r}")
+        for family, rule in rules.items():
+            if not isinstance(family, str) or not all(callable(getattr(rule, f, None)) for f in ("init", "update")):
+                raise ConfigError(f"rules[{family!r}] must be an update rule with callable init and update "
+                                  f"(taskset.optimizers.base.UpdateRule), got {rule!r}")
+            given[family] = rule if isinstance(rule, UpdateRule) else UpdateRule(rule.init, rule.update)
+    return {c.family: given[c.family] if c.family in given else get_rule(c.family) for c in configs}
 
 
 def _check_int(name: str, value, minimum: int) -> None:

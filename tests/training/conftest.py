@@ -32,7 +32,7 @@ def sgd(lr: float) -> OptimizerConfig:
     return OptimizerConfig(f"sgd_lr{lr:g}", SGD_FAMILY, {"lr": lr})
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def plain_sgd_family():
     with FAMILIES.temporary(SGD_FAMILY, PlainSgd()) as family:
         yield family

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,6 +11,7 @@ import tensorflow as tf
 from taskset import get_task
 from taskset.datasets import SPLITS
 from taskset.errors import ConfigError, UnknownNameError
+from taskset.optimizers.base import OptimizerConfig, UpdateRule
 from taskset.training import STATUS_DIVERGED, STATUS_OK, train
 from taskset.training.population import GROUP_SIZE, member_groups
 from taskset.training.schedule import eval_batch_seed
@@ -127,19 +130,81 @@ def test_mixed_families_keep_their_order_and_numbers(without_absurd):
     assert_same_curves([curves[2], curves[0]], without_absurd)
 
 
-def test_later_calls_reuse_the_compiled_loops_and_give_the_same_numbers(with_absurd):
+def _count_calls(monkeypatch, owner, name: str, counts: dict) -> None:
+    """Replaces `owner.name` by a wrapper that counts its Python calls (each one a trace)."""
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        counts[name] = counts.get(name, 0) + 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+
+
+def _plain_sgd_update(grads, state, params, hparams, step, total_steps):
+    TRACED["user_update"] = TRACED.get("user_update", 0) + 1
+    return {k: params[k] - hparams["lr"] * grads[k] for k in params}, state
+
+
+def _no_state(params):
+    return ()
+
+
+TRACED: dict = {}
+
+
+def test_a_second_call_on_the_same_task_and_families_traces_nothing(monkeypatch, with_absurd):
+    """Every traced Python function of the trainer runs during the first call only."""
     from taskset.training import population
 
-    population._CACHE.clear()
-    fresh = run([SANE[0], ABSURD, SANE[1]])
-    compiled = list(population._CACHE.values())
-    assert len(compiled) == 1
-    loops = list(compiled[0]._train.values())
-    traces = [loop.experimental_get_tracing_count() for _, loop in loops]
-    again = run([SANE[0], ABSURD, SANE[1]])
-    assert [loop.experimental_get_tracing_count() for _, loop in loops] == traces
-    assert_same_curves(fresh, with_absurd)
-    assert_same_curves(again, with_absurd)
+    counts: dict = {}
+    for name in ("member_step", "member_loss"):
+        _count_calls(monkeypatch, population, name, counts)
+    for name in ("_train_loop", "_evaluate_splits"):
+        _count_calls(monkeypatch, population.Compiled, name, counts)
+    monkeypatch.setattr(population, "_CACHE", collections.OrderedDict())
+    TRACED.clear()
+    user = OptimizerConfig("mine_lr0.1", "not_registered_sgd", {"lr": 0.1})
+
+    def call():
+        # A registered family (through the temporary test family), a named config
+        # of another, and a user rule passed anew as a fresh tuple of the same functions.
+        return run([SANE[0], ABSURD, "adam_default", user, SANE[1]],
+                   rules={"not_registered_sgd": UpdateRule(_no_state, _plain_sgd_update)})
+
+    first = call()
+    traced, loops = dict(counts), len(next(iter(population._CACHE.values()))._train)
+    assert traced["member_step"] > 0 and traced["_train_loop"] > 0 and traced["_evaluate_splits"] > 0
+    assert TRACED["user_update"] > 0 and loops == 3
+    user_traces = TRACED["user_update"]
+    second = call()
+    assert counts == traced and TRACED["user_update"] == user_traces
+    assert len(next(iter(population._CACHE.values()))._train) == loops
+    assert_same_curves(first, second)
+    assert_same_curves([first[0], first[1], first[4]], with_absurd)
+
+
+def test_a_user_rule_trains_like_the_same_registered_family(without_absurd):
+    mine = [OptimizerConfig(c.name, "mine", c.hparams) for c in SANE]
+    curves = run(mine, rules={"mine": UpdateRule(_no_state, _plain_sgd_update)})
+    assert [c.optimizer for c in curves] == mine
+    for x, y in zip(curves, without_absurd):
+        for split in SPLITS:
+            assert x.split(split).tobytes() == y.split(split).tobytes()
+
+
+@pytest.mark.parametrize("rules, match", [
+    ([("mine", None)], "rules must map family names"),
+    ({"mine": lambda g: g}, r"rules\['mine'\] must be an update rule"),
+])
+def test_bad_rules_are_a_config_error(rules, match):
+    with pytest.raises(ConfigError, match=match):
+        train(get_task(TASK), SANE, steps=2, eval_every=1, rules=rules)
+
+
+def test_a_family_neither_registered_nor_given_is_unknown():
+    with pytest.raises(UnknownNameError, match="not_registered"):
+        train(get_task(TASK), [OptimizerConfig("x", "not_registered", {"lr": 0.1})], steps=2, eval_every=1)
 
 
 def test_member_groups_pad_short_groups_per_family():
