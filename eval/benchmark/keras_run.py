@@ -6,9 +6,12 @@ stacked members. This loop gives it the same experiment instead: the same
 initial parameters (`task.init(replica_seed)`), the same train batch at every
 step (`batch_seed(replica_seed, "train", step)`), the same evaluation steps and
 evaluation batches (`taskset.training.schedule`), and the same divergence rule
-(`taskset.training.divergence`: the minibatch loss before each update and the
-mean train loss at each evaluation are checked against 1e6 x the initial loss;
-from the first failing step on the curve is NaN and training stops).
+(`taskset.training.divergence`: `has_diverged` on the minibatch loss before
+each update, `loss_diverged` on the mean train loss at each evaluation, both
+against `divergence_limit` of the initial loss; `nan_after` blanks the curve
+from the first failing step on, and training stops there). Only the loop
+over the schedule's intervals is its own: the trainer's drives stacked,
+frozen-on-divergence members, this one a single Keras optimizer.
 
 What differs: one config per run (the factory is called afresh for every
 (task, replica), since an optimizer builds its slots for one set of
@@ -28,7 +31,7 @@ from taskset.lazy import tf
 from taskset.optimizers.base import OptimizerConfig
 from taskset.tasks.base import Task, batch_seed
 from taskset.training import STATUS_DIVERGED, STATUS_OK, Curve
-from taskset.training.divergence import divergence_limit, has_diverged, nan_after
+from taskset.training.divergence import divergence_limit, has_diverged, loss_diverged, nan_after
 from taskset.training.population import loss_and_grads
 from taskset.training.schedule import eval_batch_seed, eval_steps
 
@@ -84,7 +87,7 @@ def train_keras(task: Task, make_optimizer: Callable[[], Any], config: Optimizer
     values = np.full((len(schedule), len(SPLITS)), np.nan, np.float32)
     values[0] = evaluate(tf.constant(0, tf.int64)).numpy()
     limit = divergence_limit(values[0][0])
-    diverged: int | None = None if values[0][0] <= limit else 0
+    diverged: int | None = 0 if loss_diverged(float(values[0][0]), limit) else None
     elapsed, trained = 0.0, 0
     for e in range(1, len(schedule)):
         if diverged is not None:
@@ -99,7 +102,7 @@ def train_keras(task: Task, make_optimizer: Callable[[], Any], config: Optimizer
             diverged = at
             break
         values[e] = evaluate(tf.constant(int(schedule[e]), tf.int64)).numpy()
-        if not values[e][0] <= limit:
+        if loss_diverged(float(values[e][0]), limit):
             diverged = int(schedule[e])
     losses = {split: nan_after(values[:, i], schedule, diverged) for i, split in enumerate(SPLITS)}
     return Curve(task=task.name, task_config=task.config_dict, optimizer=config, replica_seed=replica_seed,
