@@ -84,6 +84,8 @@ class FamilyFit:
     slope: float
     setup_s: float
     samples: int
+    max_work: float = math.inf
+    """The largest work timed: dearer tasks are priced by extrapolation."""
 
     def seconds_per_config_step(self, work: float) -> float:
         return math.exp(self.intercept + self.slope * math.log(max(work, 1.0)))
@@ -140,7 +142,7 @@ def _family_fit(timings: Sequence[Timing], default_setup: float | None = None) -
     intercept, slope = _fit_line(xs, ys)
     setups = [t.setup_s for t in timings if t.setup_s is not None]
     setup = statistics.median(setups) if setups else (default_setup or 0.0)
-    return FamilyFit(intercept, slope, setup, len(timings))
+    return FamilyFit(intercept, slope, setup, len(timings), max(t.work for t in timings))
 
 
 def fit(timings: Sequence[Timing], source: str = "") -> CostModel:

@@ -26,6 +26,8 @@ class FamilyPrice:
       family: task family (fixed tasks count under the family their config names).
       tasks: tasks of the family in the spec.
       missing: of those, tasks whose data is not on this machine (planned anyway).
+      extrapolated: of those, tasks larger (in work) than any the cost model was
+        fitted on: their price is an extrapolation.
       jobs, curves: jobs and curves the sweep has for them.
       worker_hours: estimated one-thread worker-hours on this machine's CPU.
       bytes: estimated stored size of the curves (packed shards).
@@ -35,6 +37,7 @@ class FamilyPrice:
     family: str
     tasks: int = 0
     missing: int = 0
+    extrapolated: int = 0
     jobs: int = 0
     curves: int = 0
     worker_hours: float = 0.0
@@ -42,7 +45,7 @@ class FamilyPrice:
     longest_job_hours: float = 0.0
 
     def add(self, other: "FamilyPrice") -> None:
-        for field in ("tasks", "missing", "jobs", "curves", "worker_hours", "bytes"):
+        for field in ("tasks", "missing", "extrapolated", "jobs", "curves", "worker_hours", "bytes"):
             setattr(self, field, getattr(self, field) + getattr(other, field))
         self.longest_job_hours = max(self.longest_job_hours, other.longest_job_hours)
 
@@ -80,6 +83,7 @@ def price(spec: SweepSpec, model: CostModel | None = None) -> Price:
                    for size in chunks]
         row = rows.setdefault(family, FamilyPrice(family))
         row.add(FamilyPrice(family, tasks=1, missing=int(task.name in missing),
+                            extrapolated=int(work > model.fit_for(family).max_work),
                             jobs=settings.replicas * len(chunks), curves=settings.replicas * configs,
                             worker_hours=settings.replicas * sum(seconds) / 3600.0,
                             bytes=settings.replicas * configs * per_curve_bytes,

@@ -3,8 +3,8 @@
 `plan`, `info`, `compact` and `verify` never import TensorFlow; `generate` imports it in
 the workers that train. `--json` output (stable keys):
   plan:     {"spec", "name", "settings", "tasks", "missing_tasks", "dropped_tasks", "optimizers",
-             "families": [{"family", "tasks", "missing", "jobs", "curves", "worker_hours", "bytes",
-             "longest_job_hours"}], "total": {same keys}, "wall_hours": {"N": hours on N workers},
+             "families": [{"family", "tasks", "missing", "extrapolated", "jobs", "curves", "worker_hours",
+             "bytes", "longest_job_hours"}], "total": {same keys}, "wall_hours": {"N": hours on N workers},
              "cost_model", "num_jobs", "num_curves", and with --jobs "jobs": [{"key", "task",
              "optimizers", "replica", "steps", "eval_every", "eval_batches", "seconds"}]}
   generate: {"planned", "existing", "skipped_failed", "written", "raced", "failed": [{"key", "task",
@@ -111,11 +111,14 @@ def cmd_plan(args) -> int:
                          f"'not here' (--runnable-here drops them): {_some(spec.missing)}\n")
     if spec.dropped:
         sys.stdout.write(f"dropped {len(spec.dropped)} tasks whose data is not on this machine\n")
-    print_table([(r.family, r.tasks, r.missing, f"{r.jobs:,}", f"{r.curves:,}", _hours(r.worker_hours),
-                  _size(r.bytes), _hours(r.longest_job_hours)) for r in [*table.families, total]],
-                ("family", "tasks", "not here", "jobs", "curves", "worker-hours", "size", "longest job h"))
+    print_table([(r.family, r.tasks, r.missing, r.extrapolated, f"{r.jobs:,}", f"{r.curves:,}",
+                  _hours(r.worker_hours), _size(r.bytes), _hours(r.longest_job_hours))
+                 for r in [*table.families, total]],
+                ("family", "tasks", "not here", "beyond pilot", "jobs", "curves", "worker-hours", "size",
+                 "longest job h"))
     sys.stdout.write(f"worker-hours: one-thread workers of this machine's CPU, from the cost model fitted on the "
-                     f"{model.source} (`python -m curves.cost` prints its calibration error)\n")
+                     f"{model.source} (`python -m curves.cost` prints its calibration error); 'beyond pilot': "
+                     "tasks larger than any timed, priced by extrapolation\n")
     sys.stdout.write("wall time on N such workers (at least the longest job): "
                      + ", ".join(f"{n}: {_hours(data['wall_hours'][str(n)])} h" for n in PLAN_WORKERS) + "\n")
     if args.jobs:
