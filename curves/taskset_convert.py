@@ -19,14 +19,24 @@ that `curves.read`, `curves info` and `curves verify` accept. Choices:
   `diverged_step` is the first step holding one; the values are stored as
   published, NaN and inf included (nothing is frozen, clipped or filled in),
   so readers must expect non-finite values in diverged curves.
-- optimizer_family comes from the file name (`adam8p_wide_grid` -> adam8p,
-  `nadamw_grid` -> nadamw); optimizer is TaskSet's own config name, kept
-  verbatim because our samplers do not reproduce Google's random numbers, so
-  `adam8p_seed12` here and `adam8p_wide_grid_seed12` there are different configs.
-- hparams (and the `hp_<name>` columns, under TaskSet's hyperparameter names)
-  are recorded only when a config table maps the names to values
-  (`load_config_table`: TaskSet's `optimizers/configs/*.json` or a CSV);
-  otherwise they are `{}` and the `hp_` columns null.
+- optimizer_family is the TaskSet-exact variant of the file's family, the update
+  rule that made the curves (`adam8p_wide_grid` -> adam8p_tf1, `nadamw_grid` ->
+  nadamw_tf1; see `taskset.optimizers.adam_tf1` / `nadamw_tf1`); a family
+  without an exact variant keeps TaskSet's name. optimizer is TaskSet's own
+  config name, kept verbatim because our samplers do not reproduce Google's
+  random numbers, so `adam8p_seed12` here and `adam8p_wide_grid_seed12` there
+  are different configs.
+- hparams (and the `hp_<name>` columns) come from config tables
+  (`load_config_table`: TaskSet's `optimizers/configs/*.json` or a CSV) and,
+  for `nadamw_grid_seed0` ... `seed999`, from the published configs shipped
+  with Google's list (`hparam_lists/data/opt-list-nadamw.json`, the same
+  sampler's table). For the families with an exact variant, TaskSet's names are
+  mapped to the variant's space (learning_rate -> lr, epsilon -> eps,
+  use_nesterov -> nesterov, min_learning_rate_mult -> min_lr_mult), and
+  nadamw's nesterov is recorded as 0, because TaskSet's getter never passed
+  use_nesterov to its optimizer: that is what ran. So `lists fit` on converted
+  curves gives a list that `optimizer_from_list` runs as TaskSet did. Names
+  absent from every table get `{}` and null `hp_` columns.
 - task_config is {"family": F, "taskset_task": name}: Google's tasks cannot be
   rebuilt by this package (other code, TF1 and Sonnet), so the config names
   the TaskSet task instead of describing a task of ours. F is the TaskSet family
@@ -57,12 +67,21 @@ from typing import Any, Mapping, Sequence
 
 from taskset.errors import TasksetError
 from taskset.optimizers.base import OptimizerConfig
+from taskset.training.curve import STATUS_DIVERGED, STATUS_OK, Curve
 
 SPLIT_ORDER = ("train", "valid_inner", "valid_outer", "test")
 SOURCE = "taskset-npz"
 FILE_RE = re.compile(r"^(?P<family>[A-Za-z0-9]+)_(?P<grid>[A-Za-z0-9_]*grid[A-Za-z0-9_]*)_(?P<steps>\d+)"
                      r"_replica(?P<replicas>\d+)\.npz$")
 SAMPLED_TASK_RE = re.compile(r"^(?P<family>.+)_family_seed\d+$")
+EXACT_FAMILIES = {"adam1p": "adam1p_tf1", "adam4p": "adam4p_tf1", "adam6p": "adam6p_tf1", "adam8p": "adam8p_tf1",
+                  "nadamw": "nadamw_tf1"}
+"""TaskSet's optimizer families -> the exact variants their curves are recorded under."""
+TASKSET_NAMES = {"learning_rate": "lr", "epsilon": "eps", "use_nesterov": "nesterov",
+                 "min_learning_rate_mult": "min_lr_mult"}
+"""TaskSet's hyperparameter names that differ from ours (the others are the same)."""
+PUBLISHED_TABLE = "opt-list-nadamw"
+"""The shipped list whose `source_hparams` are TaskSet's nadamw_grid configs."""
 
 
 class ConvertError(TasksetError):
@@ -86,24 +105,6 @@ class TasksetFile:
     @property
     def replicas(self) -> int:
         return int(self.ys.shape[1])
-
-
-@dataclasses.dataclass(frozen=True)
-class TasksetCurve:
-    """One converted curve, with the fields `curves.schema.curves_to_table` reads from a trainer's curve."""
-
-    task: str
-    task_config: dict[str, Any]
-    optimizer: OptimizerConfig
-    replica_seed: int
-    steps: Any
-    train: Any
-    valid_inner: Any
-    valid_outer: Any
-    test: Any
-    status: str
-    diverged_step: int | None
-    seconds_per_step: float = math.nan
 
 
 @dataclasses.dataclass
@@ -143,6 +144,29 @@ def optimizer_family_of(file_name: str) -> str:
         raise ConvertError(f"{file_name!r} is not a TaskSet curve file name; expected e.g. "
                            "'adam8p_wide_grid_1k_10000_replica5.npz'")
     return match.group("family")
+
+
+def recorded_family(taskset_family: str) -> str:
+    """The family converted curves of `taskset_family` are recorded under: its exact variant, if any."""
+    return EXACT_FAMILIES.get(taskset_family, taskset_family)
+
+
+def recorded_hparams(taskset_family: str, hparams: Mapping[str, float]) -> dict[str, float]:
+    """A TaskSet config's hyperparameters under the recorded family's names (module docstring)."""
+    if taskset_family not in EXACT_FAMILIES:
+        return dict(hparams)
+    out = {TASKSET_NAMES.get(k, k): float(v) for k, v in hparams.items()}
+    if taskset_family == "nadamw" and "nesterov" in out:
+        out["nesterov"] = 0.0  # get_nadamw never passes use_nesterov: the curves ran without it
+    return out
+
+
+def published_table() -> dict[str, dict[str, Any]]:
+    """TaskSet's nadamw_grid configs (name -> hparams under TaskSet's names), from the shipped Google list."""
+    from hparam_lists.artifact import load_list
+
+    return {e.optimizer: dict(e.source_hparams) for e in load_list(PUBLISHED_TABLE).entries
+            if e.source_hparams is not None}
 
 
 def task_family_of(task: str) -> str:
@@ -270,15 +294,17 @@ def _csv_table(path: pathlib.Path, text: str) -> dict[str, dict[str, float]]:
 
 
 def file_curves(data: TasksetFile, task: str, optimizer_family: str, replica: int,
-                table: Mapping[str, Mapping[str, float]]) -> list[TasksetCurve]:
+                table: Mapping[str, Mapping[str, float]]) -> list[Curve]:
     """The curves of one replica of one TaskSet file, in the file's config order.
 
     Args:
       data: the file's arrays (`check_npz`).
       task: TaskSet's task name.
-      optimizer_family: from the file name (`optimizer_family_of`).
-      replica: index into the replica axis of `ys`.
-      table: config name -> hyperparameters; missing names get `{}`.
+      optimizer_family: TaskSet's, from the file name (`optimizer_family_of`);
+        the curves are recorded under `recorded_family` of it.
+      replica: index into the replica axis of `ys`; also the recorded seeds
+        (TaskSet does not publish its seeds).
+      table: config name -> hyperparameters under TaskSet's names; missing names get `{}`.
     """
     import numpy as np
 
@@ -289,11 +315,13 @@ def file_curves(data: TasksetFile, task: str, optimizer_family: str, replica: in
         finite = np.isfinite(values).all(axis=1)
         diverged_step = None if finite.all() else int(data.xs[int(np.argmin(finite))])
         splits = {split: values[:, k].astype(np.float32) for k, split in enumerate(SPLIT_ORDER)}
-        curves.append(TasksetCurve(
+        curves.append(Curve(
             task=task, task_config=task_config,
-            optimizer=OptimizerConfig(name, optimizer_family, dict(table.get(name, {}))),
-            replica_seed=replica, steps=data.xs, status="ok" if diverged_step is None else "diverged",
-            diverged_step=diverged_step, **splits))
+            optimizer=OptimizerConfig(name, recorded_family(optimizer_family),
+                                      recorded_hparams(optimizer_family, table.get(name, {}))),
+            replica_seed=replica, init_seed=replica, steps=data.xs,
+            status=STATUS_OK if diverged_step is None else STATUS_DIVERGED,
+            diverged_step=diverged_step, seconds_per_step=math.nan, **splits))
     return curves
 
 
@@ -316,7 +344,9 @@ def find_taskset_files(src: str | os.PathLike, tasks: Sequence[str] = (),
         task = path.parent.name
         if tasks and not any(fnmatch.fnmatchcase(task, p) for p in tasks):
             continue
-        if optimizer_families and optimizer_family_of(path.name) not in optimizer_families:
+        family = optimizer_family_of(path.name)
+        if optimizer_families and family not in optimizer_families \
+                and recorded_family(family) not in optimizer_families:
             continue
         found.append((task, path))
     if not found:
@@ -354,9 +384,11 @@ def convert_taskset(src: str | os.PathLike, out: str | os.PathLike,
     Args:
       src: a directory of `<task>/<file>.npz`, as `curves download taskset-original` leaves it.
       out: the curve directory to write (created; shards already there are kept).
-      config_tables: files mapping config names to hyperparameters (`load_config_table`).
+      config_tables: files mapping config names to hyperparameters (`load_config_table`);
+        they take precedence over the published nadamw_grid configs.
       tasks: fnmatch patterns on task names; empty converts every task.
-      optimizer_families: only these families; empty converts all.
+      optimizer_families: only these families (TaskSet's names or their `_tf1`
+        variants); empty converts all.
       progress: show a tqdm bar over files; None shows it when stderr is a terminal.
 
     Returns:
@@ -375,6 +407,8 @@ def convert_taskset(src: str | os.PathLike, out: str | os.PathLike,
     files = find_taskset_files(src, tasks, optimizer_families)
     table = load_config_table(config_tables)
     table_sha = _sha256(json.dumps(table, sort_keys=True).encode()) if table else None
+    if any(optimizer_family_of(path.name) == "nadamw" for _, path in files):
+        table = {**published_table(), **table}
     report = ConvertReport(out=str(out))
     if progress is None:
         progress = sys.stderr.isatty()
@@ -398,7 +432,9 @@ def convert_taskset(src: str | os.PathLike, out: str | os.PathLike,
                     data = check_npz(path)
                 curves = file_curves(data, task, family, replica, table)
                 meta = {"key": key, "task": task, "family": task_family_of(task), "replica": replica,
-                        "steps": int(data.xs[-1]) if len(data.xs) else 0, "optimizer_families": [family], **source}
+                        "steps": int(data.xs[-1]) if len(data.xs) else 0,
+                        "optimizer_families": [recorded_family(family)], "taskset_optimizer_family": family,
+                        **source}
                 entry, wrote = write_shard(store.root, key, curves_to_table(curves, replica, key, __version__, meta))
                 store.record_shard(key, entry)
                 if wrote:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from curves import read, verify
+from hparam_lists import fit, load_list, optimizer_from_list
 from curves import taskset_convert as tc
 from curves.registry import TASKSET_FILES
 from taskset.cli.main import main
@@ -54,19 +55,20 @@ def test_conversion_keeps_every_value_exactly(src, tmp_path):
     directory, arrays = src
     report = tc.convert_taskset(directory, tmp_path / "out", progress=False)
     assert (report.files, report.shards_written, report.curves) == (4, 20, 80)  # 4 files x 5 replicas x 4 configs
-    assert report.diverged == 8 and report.without_hparams == 80  # 2 diverged curves per file
+    # 2 diverged curves per file; the nadamw configs get the published hparams, adam8p's have no table.
+    assert report.diverged == 8 and report.without_hparams == 40
     assert verify(tmp_path / "out").ok
     df = read(tmp_path / "out")
     assert len(df) == 80
     for row in df.itertuples():
         task = json.loads(row.task_config)["taskset_task"]
-        source = arrays[task, row.optimizer_family]
+        source = arrays[task, row.optimizer_family.removesuffix("_tf1")]
         c = list(source["optimizers"]).index(row.optimizer)
         np.testing.assert_array_equal(row.steps, XS)
         for k, split in enumerate(tc.SPLIT_ORDER):
             np.testing.assert_array_equal(getattr(row, split), source["ys"][c, row.replica, :, k])  # NaN == NaN here
         assert row.seed == row.replica and np.isnan(row.seconds_per_step)
-        assert row.hparams == "{}"
+        assert (row.hparams == "{}") == (row.optimizer_family == "adam8p_tf1")
 
 
 def test_rows_describe_tasks_optimizers_and_divergence(src, tmp_path):
@@ -76,8 +78,8 @@ def test_rows_describe_tasks_optimizers_and_divergence(src, tmp_path):
     by_task = df.groupby("task", observed=True)
     assert {t: set(g["family"]) for t, g in by_task} == {TASKS[0]: {"mlp"}, TASKS[1]: {"fixed"}}
     assert json.loads(df.task_config.iloc[0]).keys() == {"family", "taskset_task"}
-    assert set(df.optimizer_family) == {"adam8p", "nadamw"}
-    assert set(df.optimizer[df.optimizer_family == "nadamw"]) == {f"nadamw_grid_seed{i}" for i in range(4)}
+    assert set(df.optimizer_family) == {"adam8p_tf1", "nadamw_tf1"}  # the exact variants: what TaskSet ran
+    assert set(df.optimizer[df.optimizer_family == "nadamw_tf1"]) == {f"nadamw_grid_seed{i}" for i in range(4)}
     diverged = df[df.status == "diverged"].sort_values(["task", "optimizer"])
     assert set(zip(diverged.optimizer.str[-5:], diverged.replica)) == {("seed0", 1), ("seed1", 4)}
     assert sorted(diverged.diverged_step) == [6000] * 4 + [10000] * 4
@@ -105,15 +107,18 @@ def test_config_tables_give_hparams(src, tmp_path):
     csv = tmp_path / "nadamw.csv"
     csv.write_text("name,learning_rate,use_nesterov\nnadamw_grid_seed0,0.5,True\nnadamw_grid_seed1,0.25,\n")
     report = tc.convert_taskset(directory, tmp_path / "out", config_tables=[taskset_json, csv], progress=False)
-    assert report.without_hparams == 2 * 5 * 2  # nadamw seeds 2 and 3 on both tasks
+    assert report.without_hparams == 0  # nadamw seeds 2 and 3 come from the published table
     df = read(tmp_path / "out").set_index(["task", "optimizer", "replica"])
     row = df.loc[(TASKS[0], "adam8p_wide_grid_seed2", 0)]
-    assert json.loads(row.hparams) == {"learning_rate": 0.01, "beta1": 0.9} and row.hp_learning_rate == 0.01
-    assert np.isnan(row.hp_use_nesterov)
+    # Mapped to adam8p_tf1's names; the given tables take precedence over the published one.
+    assert json.loads(row.hparams) == {"lr": 0.01, "beta1": 0.9} and row.hp_lr == 0.01
+    assert np.isnan(row.hp_nesterov)
     row = df.loc[(TASKS[1], "nadamw_grid_seed0", 3)]
-    assert json.loads(row.hparams) == {"learning_rate": 0.5, "use_nesterov": 1.0}
-    assert json.loads(df.loc[(TASKS[1], "nadamw_grid_seed1", 3)].hparams) == {"learning_rate": 0.25}
-    assert df.loc[(TASKS[1], "nadamw_grid_seed3", 0)].hparams == "{}"
+    assert json.loads(row.hparams) == {"lr": 0.5, "nesterov": 0.0}  # TaskSet's getter ran without Nesterov
+    assert json.loads(df.loc[(TASKS[1], "nadamw_grid_seed1", 3)].hparams) == {"lr": 0.25}
+    published = json.loads(df.loc[(TASKS[1], "nadamw_grid_seed3", 0)].hparams)
+    assert published == load_list("opt-list-nadamw").entries[
+        [e.optimizer for e in load_list("opt-list-nadamw").entries].index("nadamw_grid_seed3")].hparams
     with pytest.raises(tc.ConvertError, match="converted from another config table"):
         tc.convert_taskset(directory, tmp_path / "out", progress=False)
 
@@ -172,6 +177,26 @@ def test_cli_convert_json(src, tmp_path, capsys):
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report == {"out": str(tmp_path / "out"), "files": 2, "shards_written": 10, "shards_present": 0,
-                      "curves": 40, "diverged": 4, "without_hparams": 40}
+                      "curves": 40, "diverged": 4, "without_hparams": 0}
+    assert main(argv[:-3] + ["--optimizer-family", "nadamw_tf1", "--json"]) == 0  # the recorded name selects too
+    assert json.loads(capsys.readouterr().out)["shards_present"] == 10
     assert main(["curves", "convert-taskset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+def test_a_list_fitted_on_converted_nadamw_curves_runs_as_taskset_did(src, tmp_path):
+    directory, _ = src
+    tc.convert_taskset(directory, tmp_path / "out", optimizer_families=["nadamw"], progress=False)
+    fitted = fit(read(tmp_path / "out"), "nadamw_tf1", 2, "valid_inner", "final", weighting="task")
+    published = {e.optimizer: e.hparams for e in load_list("opt-list-nadamw").entries}
+    for entry in fitted.entries:
+        assert entry.family == "nadamw_tf1" and entry.hparams == published[entry.optimizer]
+    assert optimizer_from_list(fitted, 0, total_steps=10).entry.family == "nadamw_tf1"
+
+
+def test_names_map_to_the_exact_variants():
+    assert tc.recorded_family("adam8p") == "adam8p_tf1" and tc.recorded_family("nadamw") == "nadamw_tf1"
+    assert tc.recorded_family("rmsprop") == "rmsprop"
+    assert tc.recorded_hparams("adam4p", {"learning_rate": 1.0, "epsilon": 2.0, "beta1": 0.5}) == \
+        {"lr": 1.0, "eps": 2.0, "beta1": 0.5}
+    assert tc.recorded_hparams("rmsprop", {"learning_rate": 1.0}) == {"learning_rate": 1.0}
