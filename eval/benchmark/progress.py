@@ -5,10 +5,12 @@ writes one line per finished job,
 
     benchmark: 3/16 jobs done (mlp_seed49 replica 0), 1m20s elapsed, about 2m10s left
 
-where the estimate of what is left scales the elapsed time by the planned
-cost (`Job.cost`) of the jobs still running or queued over that of the jobs
-done, since jobs run dearest first and a plain count would overstate it. On a
-terminal the curves runner's tqdm bar does this job instead.
+where the estimate of what is left scales the elapsed time by the share of
+the work not yet done, taken as the mean of the share of jobs and the share of
+planned cost (`Job.cost`): jobs run dearest first, so a plain count would
+overstate what is left, while every job also pays a fixed start-up (tracing,
+compiling) that the cost estimate leaves out. On a terminal the curves
+runner's tqdm bar does this job instead.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class LineProgress(Executor):
             line = (f"{self.label}: {done}/{len(jobs)} jobs done ({outcome.job.task} replica {outcome.job.replica}"
                     f"{'' if outcome.ok else ', FAILED'}), {duration(elapsed)} elapsed")
             if done < len(jobs):
-                share = done_cost / total_cost if total_cost > 0 else done / len(jobs)
+                share = (done / len(jobs) + (done_cost / total_cost if total_cost > 0 else done / len(jobs))) / 2
                 if share > 0:
                     line += f", about {duration(elapsed * (1 - share) / share)} left"
             self.stream.write(line + "\n")

@@ -50,5 +50,6 @@ def test_line_progress_writes_one_line_per_job_with_a_cost_weighted_estimate():
         outcomes = list(executor.run(lambda job: job.task, jobs))
     assert [o.result for o in outcomes] == ["t0", "t1"]
     assert stream.getvalue().splitlines() == [
-        "benchmark: 1/2 jobs done (t0 replica 0), 30s elapsed, about 10s left",  # 3 of 4 cost units in 30 s
+        # Half the jobs and 3 of 4 cost units in 30 s: 0.625 done, 30 * 0.375 / 0.625 = 18 s left.
+        "benchmark: 1/2 jobs done (t0 replica 0), 30s elapsed, about 18s left",
         "benchmark: 2/2 jobs done (t1 replica 0), 40s elapsed"]
