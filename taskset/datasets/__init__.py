@@ -1,6 +1,6 @@
 """Datasets: embedded offline sets and real TFDS loaders behind one registry."""
 
-from taskset.datasets import embedded, text, tfds_sets  # noqa: F401  (registration)
+from taskset.datasets import embedded, imagenet, text, tfds_sets  # noqa: F401  (registration)
 from taskset.datasets.base import DATASETS, SPLITS, Dataset, DatasetInfo, Splits
 
 __all__ = ["DATASETS", "SPLITS", "Dataset", "DatasetInfo", "Splits", "get_dataset", "list_datasets"]

@@ -1,7 +1,8 @@
 """Optimizer families, named configs and their pure update rules.
 
-Importing this package registers every family (add new family modules to
-`FAMILY_MODULES`) without importing TensorFlow. Names of configs:
+Importing this package registers every family without importing TensorFlow:
+each family module registers itself in `FAMILIES` when imported, and the
+imports below are the list of them (add a new family module there). Names of configs:
 `<family>_seed<N>` (sampled, the same numbers everywhere) or a fixed name from
 `NAMED_CONFIGS` (`adam_default`, `adam_lr_1e-03`, ...).
 
@@ -15,7 +16,6 @@ Typical use by a trainer:
 from __future__ import annotations
 
 import difflib
-import importlib
 from typing import Mapping
 
 from taskset.errors import UnknownNameError
@@ -24,16 +24,11 @@ from taskset.optimizers.base import (FAMILIES, NAMED_CONFIGS, Dim, OptimizerConf
                                      UpdateRule)
 from taskset.sampling import parse_seeded_name
 
-FAMILY_MODULES = (
-    "taskset.optimizers.adam",
-    "taskset.optimizers.nadamw",
-    "taskset.optimizers.sgdm",
-    "taskset.optimizers.adam_tf1",  # TaskSet-exact variants: adam1p_tf1 ... adam8p_tf1
-    "taskset.optimizers.nadamw_tf1",
-)
-
-for _module in FAMILY_MODULES:
-    importlib.import_module(_module)
+from taskset.optimizers import adam  # noqa: F401, E402  (registration)
+from taskset.optimizers import nadamw  # noqa: F401, E402
+from taskset.optimizers import sgdm  # noqa: F401, E402
+from taskset.optimizers import adam_tf1  # noqa: F401, E402  TaskSet-exact variants: adam1p_tf1 ... adam8p_tf1
+from taskset.optimizers import nadamw_tf1  # noqa: F401, E402
 
 
 def list_optimizer_families() -> list[str]:

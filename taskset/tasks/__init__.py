@@ -1,34 +1,28 @@
 """Task families, fixed tasks and the catalogue.
 
-Importing this package registers every family; add new family modules to
-`FAMILY_MODULES` below.
+Importing this package registers every family: each family module registers
+itself in `taskset.tasks.catalogue.FAMILIES` when imported, and the imports
+below are the list of them (add a new family module here).
 """
 
-import importlib
-
+# In the order they were always registered in.
+from taskset.tasks import mlp  # noqa: F401  (registration)
+from taskset.tasks import sequence  # noqa: F401  (registration)
+from taskset.tasks import conv_pooling  # noqa: F401  (registration)
+from taskset.tasks import conv_fc  # noqa: F401  (registration)
+from taskset.tasks import quadratic  # noqa: F401  (registration)
+from taskset.tasks import mlp_ae  # noqa: F401  (registration)
+from taskset.tasks import mlp_vae  # noqa: F401  (registration)
+from taskset.tasks import nvp  # noqa: F401  (registration)
+from taskset.tasks import maf  # noqa: F401  (registration)
+from taskset.tasks import test_functions  # noqa: F401  (registration)
+from taskset.tasks import char_rnn_lm  # noqa: F401  (registration)
+from taskset.tasks import word_rnn_lm  # noqa: F401  (registration)
+from taskset.tasks import rnn_text_classification  # noqa: F401  (registration)
+from taskset.tasks import transformer_lm  # noqa: F401  (registration)
 from taskset.tasks.base import Task, TaskFamily, batch_seed
 from taskset.tasks.catalogue import (FAMILIES, FIXED, TaskEntry, get_task, list_tasks, sample_task,
                                      task_from_config, task_from_gin, task_names, task_to_gin)
-
-FAMILY_MODULES = (
-    "taskset.tasks.mlp",
-    "taskset.tasks.sequence",
-    "taskset.tasks.conv_pooling",
-    "taskset.tasks.conv_fc",
-    "taskset.tasks.quadratic",
-    "taskset.tasks.mlp_ae",
-    "taskset.tasks.mlp_vae",
-    "taskset.tasks.nvp",
-    "taskset.tasks.maf",
-    "taskset.tasks.test_functions",
-    "taskset.tasks.char_rnn_lm",
-    "taskset.tasks.word_rnn_lm",
-    "taskset.tasks.rnn_text_classification",
-    "taskset.tasks.transformer_lm",
-)
-
-for _module in FAMILY_MODULES:
-    importlib.import_module(_module)
 
 __all__ = ["FAMILIES", "FIXED", "Task", "TaskEntry", "TaskFamily", "batch_seed", "get_task", "list_tasks",
            "sample_task", "task_from_config", "task_from_gin", "task_names", "task_to_gin"]
