@@ -136,3 +136,27 @@ def test_a_contender_equal_to_a_reference_config_is_scored_beside_it():
     assert [r.score for r in result.tasks.values()] == list(scores.baseline_scores["adam_default"].values())
     assert result.win_rate["adam_default"] == 0.5  # all ties
     assert result.tasks["t1"].percentile == pytest.approx(100 * (2 + 0.5) / 3)  # ties itself
+
+
+def test_each_replica_is_compared_with_the_same_replica_of_the_reference():
+    """Reference configs on replicas 0 and 1; the run's replica 1 beats adam_default's replica 1 only."""
+    ref = pd.DataFrame(
+        rows("t1", {"adam_default": [2.0, 1.5, 1.0], "b": [2.0, 1.8, 1.6]}, REF_CONFIGS)
+        + [{**r, "replica": 1} for r in rows("t1", {"adam_default": [2.0, 1.5, 1.4], "b": [2.0, 1.8, 1.2]},
+                                             REF_CONFIGS)])
+    run = pd.DataFrame(rows("t1", {"sgdm_seed0": [2.0, 1.5, 1.2]}, {"sgdm_seed0": SGD})
+                       + [{**r, "replica": 1} for r in rows("t1", {"sgdm_seed0": [2.0, 1.5, 1.3]},
+                                                            {"sgdm_seed0": SGD})])
+    baselines, _, _ = find_baselines(reference(), [CONTENDER])
+    scores = score_run(ref, run, [CONTENDER], baselines[:1], ["t1"])
+    t1 = scores.contenders[0].tasks["t1"]
+    # Replica 0: 1.2 loses to adam's 1.0, beats b's 1.6; replica 1: 1.3 beats adam's 1.4, loses to b's 1.2.
+    assert t1.win == {"adam_default": 0.5}
+    assert t1.percentile == pytest.approx(50.0)
+    assert t1.replicas == 2 and t1.final_loss == pytest.approx(1.25)
+    # Bounds from all reference curves: initial 2, best 1.0; per-replica scores 0.2 and 0.3.
+    assert t1.replica_scores == pytest.approx((0.2, 0.3)) and t1.score == pytest.approx(0.25)
+    # A replica the reference lacks is compared with each config's replica mean (adam: 1.2).
+    run2 = run.assign(replica=run["replica"] + 1)  # replicas 1 and 2
+    t1 = score_run(ref, run2, [CONTENDER], baselines[:1], ["t1"]).contenders[0].tasks["t1"]
+    assert t1.win == {"adam_default": (1.0 + 0.0) / 2}  # 1.2 vs 1.4 on replica 1 wins; 1.3 vs mean 1.2 loses
