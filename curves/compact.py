@@ -110,6 +110,9 @@ def compact(root: str | os.PathLike, progress: bool = False) -> CompactSummary:
         summary.shards_after = len(store.manifest.shards)
         summary.rows = store.manifest.num_rows
         summary.bytes_after = sum(int(e["bytes"]) for e in store.manifest.shards.values())
+    from curves.integrity import save_verdicts
+
+    save_verdicts()
     return summary
 
 

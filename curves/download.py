@@ -55,6 +55,7 @@ from curves.archives import safe_extract, safe_relpath  # noqa: F401 - re-export
 from curves.errors import ChecksumError, DownloadError, NotFoundError, UnsafeArchiveError  # noqa: F401
 from curves.fetch import (PART_SUFFIX, RetryPolicy, backoff_delay, fetch_file, http_url, join_url,  # noqa: F401
                           remove_empty_dirs)
+from curves.integrity import remember, save_verdicts
 from curves.registry import (CurveDataset, RemoteFile, check_index, dataset_files, get_dataset, list_datasets,
                              select_files)
 
@@ -90,20 +91,6 @@ class DownloadReport:
     def to_json(self) -> dict[str, object]:
         return {"dataset": self.dataset, "root": str(self.root), "files": self.files, "fetched": self.fetched,
                 "present": self.present, "bytes_fetched": self.bytes_fetched}
-
-
-def cache_root(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
-    """The cache directory: `cache_dir`, else $TASKSET_CACHE_DIR, else $XDG_CACHE_HOME/taskset
-    (one rule for the whole package: `taskset.paths.cache_dir`)."""
-    return paths.cache_dir(cache_dir)
-
-
-def dataset_root(dataset: CurveDataset, out: str | os.PathLike | None = None,
-                 cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
-    """Where `dataset` is stored: `out` if given, else `<cache>/curves/<name>/<version>`."""
-    if out is not None:
-        return pathlib.Path(out).expanduser()
-    return cache_root(cache_dir) / "curves" / dataset.name / dataset.version
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
@@ -172,6 +159,7 @@ def download_dataset(name: str, *, tasks: Sequence[str] = (), optimizer_families
                 _finish(dataset, root, index)
             finally:
                 remove_empty_dirs(root / PARTIAL_DIR)
+                save_verdicts()
     except BaseException:
         _remove_if_unused(root, created)
         raise
@@ -271,9 +259,13 @@ def _fetch_all(dataset: CurveDataset, urls: Sequence[str], root: pathlib.Path, f
 
     def one(remote: RemoteFile) -> bool:
         unpack = functools.partial(safe_extract, dest=root, scratch=root / PARTIAL_DIR) if remote.extract else None
-        return fetch_file([join_url(u, remote.path) for u in urls], root / safe_relpath(remote.path),
-                          partial=root / PARTIAL_DIR, sha256=remote.sha256, size=remote.size,
-                          validate=_validator(dataset, remote), unpack=unpack, retry=retry, on_bytes=on_bytes)
+        dest = root / safe_relpath(remote.path)
+        placed = fetch_file([join_url(u, remote.path) for u in urls], dest,
+                            partial=root / PARTIAL_DIR, sha256=remote.sha256, size=remote.size,
+                            validate=_validator(dataset, remote), unpack=unpack, retry=retry, on_bytes=on_bytes)
+        if placed and remote.sha256 is not None and not remote.extract:
+            remember(dest, remote.sha256.lower())  # just verified: the reader need not hash it again
+        return placed
 
     fetched = 0
     try:
@@ -317,8 +309,10 @@ def _finish(dataset: CurveDataset, root: pathlib.Path, index: bytes) -> None:
     shards = {key: entry for key, entry in manifest["shards"].items() if (root / safe_relpath(entry["file"])).exists()}
     present_tasks = {entry["task"] for entry in shards.values()}
     failed = {key: entry for key, entry in manifest.get("failed", {}).items() if entry.get("task") in present_tasks}
-    text = json.dumps({**manifest, "shards": shards, "failed": failed}, indent=1, sort_keys=True) + "\n"
-    paths.atomic_write_bytes(root / dataset.index_file, text.encode())
+    data = (json.dumps({**manifest, "shards": shards, "failed": failed}, indent=1, sort_keys=True) + "\n").encode()
+    target = root / dataset.index_file
+    if not target.is_file() or target.read_bytes() != data:  # unchanged: keep it (and its mtime) as it is
+        paths.atomic_write_bytes(target, data)
 
 
 def _register_readable() -> None:

@@ -138,8 +138,7 @@ def fetch_file(urls: Sequence[str], dest: pathlib.Path, *, partial: pathlib.Path
         if unpack is not None:
             unpack(part)
     except Exception as err:  # noqa: BLE001 - a complete but bad file is deleted, whatever the check raised
-        part.unlink(missing_ok=True)
-        remove_empty_dirs(partial)
+        part.unlink(missing_ok=True)  # (empty directories are left to the caller: other threads may be using them)
         if isinstance(err, DownloadError):
             raise
         if isinstance(err, TasksetError) or isinstance(err, (ValueError, OSError, EOFError)):

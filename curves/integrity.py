@@ -7,46 +7,114 @@ compares a file against its entry before any of its data is used, and
 entry's, so neither a changed file nor an edited manifest can slip other
 numbers into a result.
 
-Hashing a file costs a full read, so the verdict is cached in this process by
-(path, size, mtime_ns): a second read of an unchanged shard costs one `stat`.
-Rewriting a file (which changes its mtime or size) makes it be hashed again.
-The cache never outlives the process, so it cannot be poisoned across runs.
+Hashing a file costs a full read, so the sha256 a file had is cached by its
+path, size and mtime_ns (plus device, inode and ctime_ns, which a rewrite,
+rename or `touch -d` also changes and no user call can set back): in this
+process, and in `<cache>/curves/verified/` (see `taskset.paths.cache_dir`) so
+later processes skip it too. A second read of an unchanged shard costs one
+`stat`; any change to the file makes it be hashed again. Shards written by
+`curves generate` and files placed by `curves download` are recorded as they
+are written. `curves verify` never uses the cache: it hashes everything.
+What a stat-keyed cache cannot see (a bit flipped on disk under an unchanged
+inode) is caught by the Parquet page checksums every read also verifies.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import json
 import os
 import pathlib
 import threading
 from typing import Any
 
-from taskset.paths import file_sha256
+from taskset.paths import atomic_write_text, cache_dir, file_sha256
 
 from curves.errors import CorruptShardError
 
 VERIFY_HINT = "run `taskset-bench curves verify {root}` for the full list of problems"
 
-_sha_by_stat: dict[tuple[str, int, int], str] = {}
+_sha_by_stat: dict[tuple, str] = {}
+_on_disk: dict[str, dict[str, list]] = {}  # directory -> {file name: [dev, ino, size, mtime_ns, ctime_ns, sha256]}
+_dirty: set[str] = set()
 _lock = threading.Lock()
 
 
-def shard_sha256(path: pathlib.Path) -> tuple[int, str]:
-    """(size, sha256) of `path`, hashed at most once per (path, size, mtime_ns) in this process."""
+def _stat_key(path: pathlib.Path) -> tuple[str, list]:
     stat = path.stat()
-    key = (os.fspath(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return os.fspath(path.resolve()), [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
+def _verdict_file(directory: str) -> pathlib.Path:
+    name = hashlib.sha256(directory.encode()).hexdigest()[:24]
+    return cache_dir() / "curves" / "verified" / f"{name}.json"
+
+
+def _directory_verdicts(directory: str) -> dict[str, list]:
+    """The recorded verdicts of the files in `directory` (loaded once per process; {} if none or unreadable)."""
+    if directory not in _on_disk:
+        try:
+            data = json.loads(_verdict_file(directory).read_text())
+            if not (isinstance(data, dict) and data.get("directory") == directory):
+                data = {}
+        except (OSError, ValueError):
+            data = {}
+        _on_disk[directory] = {k: v for k, v in data.get("files", {}).items() if isinstance(v, list) and len(v) == 6}
+    return _on_disk[directory]
+
+
+def shard_sha256(path: pathlib.Path) -> tuple[int, str]:
+    """(size, sha256) of `path`, hashed only if no verdict is recorded for its current stat (see the module doc)."""
+    real, stat = _stat_key(path)
+    key = (real, *stat)
     with _lock:
         cached = _sha_by_stat.get(key)
+        if cached is None:
+            directory, name = os.path.split(real)
+            record = _directory_verdicts(directory).get(name)
+            if record is not None and record[:5] == stat:
+                cached = _sha_by_stat[key] = record[5]
     if cached is None:
         cached = file_sha256(path)
-        with _lock:
-            _sha_by_stat[key] = cached
-    return stat.st_size, cached
+        remember(path, cached, stat)
+    return stat[2], cached
+
+
+def remember(path: pathlib.Path, sha256: str, stat: list | None = None) -> None:
+    """Records that `path`, as it is now (or as `stat` says it was when hashed), has `sha256`."""
+    real, now = _stat_key(path)
+    stat = stat or now
+    if stat != now:
+        return  # changed while it was hashed: record nothing
+    directory, name = os.path.split(real)
+    with _lock:
+        _sha_by_stat[(real, *stat)] = sha256
+        _directory_verdicts(directory)[name] = [*stat, sha256]
+        _dirty.add(directory)
+
+
+def save_verdicts() -> None:
+    """Writes the verdicts recorded since the last save to the cache (best effort: a read-only cache is fine)."""
+    with _lock:
+        pending = {d: dict(_on_disk[d]) for d in _dirty}
+        _dirty.clear()
+    for directory, files in pending.items():
+        try:
+            atomic_write_text(_verdict_file(directory), json.dumps({"directory": directory, "files": files}))
+        except OSError:
+            pass
+
+
+atexit.register(save_verdicts)
 
 
 def clear_cache() -> None:
-    """Forgets every cached verdict (tests; a process that distrusts mtimes)."""
+    """Forgets every verdict held in memory (tests); the next lookup rereads the on-disk cache."""
     with _lock:
         _sha_by_stat.clear()
+        _on_disk.clear()
+        _dirty.clear()
 
 
 def check_shard(root: pathlib.Path, entry: dict[str, Any]) -> pathlib.Path:

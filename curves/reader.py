@@ -32,7 +32,7 @@ from taskset.errors import ConfigError, UnknownNameError
 from taskset.registry import Registry
 
 from curves.errors import CorruptShardError, StoreError
-from curves.integrity import VERIFY_HINT, check_facts, check_shard
+from curves.integrity import VERIFY_HINT, check_facts, check_shard, save_verdicts
 from curves.manifest import load_manifest
 from curves.matrix import REDUCTIONS, CurveMatrix, to_matrix  # noqa: F401 - re-exported (moved to curves.matrix)
 from curves.schema import HP_PREFIX, check_schema, dataset_schema, job_meta
@@ -207,7 +207,10 @@ def read_table(path: str | os.PathLike, tasks: str | Iterable[str] | None = None
                optimizer_family: str | Iterable[str] | None = None, columns: Sequence[str] | None = None):
     """Like `read`, but returns a `pyarrow.Table` (no pandas conversion)."""
     selection = _select(path, tasks, optimizer_family, columns)
-    return _read_shards(selection, selection.shards, threads=os.cpu_count() or 1)
+    try:
+        return _read_shards(selection, selection.shards, threads=os.cpu_count() or 1)
+    finally:
+        save_verdicts()
 
 
 def read(path: str | os.PathLike, tasks: str | Iterable[str] | None = None,
@@ -264,6 +267,7 @@ def iter_tasks(path: str | os.PathLike, tasks: str | Iterable[str] | None = None
             if i + READ_AHEAD < len(order):
                 ahead.append(reader.submit(_read_shards, selection, by_task[order[i + READ_AHEAD]]))
             yield task, table if arrow else table.to_pandas()
+    save_verdicts()
 
 
 def _check_present(wanted: set[str] | None, present: set[str], kind: str, root: pathlib.Path) -> None:

@@ -51,8 +51,8 @@ def shard_relpath(key: str) -> str:
     return f"{SHARD_DIR}/{key}{SHARD_SUFFIX}"
 
 
-def shard_entry(root: pathlib.Path, key: str) -> dict[str, Any]:
-    """The manifest entry of shard `key`, read from the file itself.
+def shard_entry(root: pathlib.Path, key: str, sha256: str | None = None) -> dict[str, Any]:
+    """The manifest entry of shard `key`, read from the file itself (`sha256`: its digest, if already computed).
 
     Raises:
       CorruptShardError: the file is not a readable Parquet file.
@@ -74,7 +74,7 @@ def shard_entry(root: pathlib.Path, key: str) -> dict[str, Any]:
         "file": shard_relpath(key),
         "rows": parquet.metadata.num_rows,
         "bytes": path.stat().st_size,
-        "sha256": file_sha256(path),
+        "sha256": sha256 or file_sha256(path),
         "task": meta["task"],
         "family": meta["family"],
         "optimizer_families": meta["optimizer_families"],
@@ -119,7 +119,11 @@ def write_shard(root: pathlib.Path, key: str, table: pa.Table) -> tuple[dict[str
     finally:
         tmp.unlink(missing_ok=True)
     fsync_directory(final.parent)
-    return shard_entry(root, key), wrote
+    entry = shard_entry(root, key)
+    from curves.integrity import remember
+
+    remember(final, entry["sha256"])  # readers of this shard need not hash it again (saved at exit)
+    return entry, wrote
 
 
 def parquet_options(schema: pa.Schema) -> dict[str, Any]:
