@@ -192,6 +192,13 @@ def cmd_show(args) -> int:
                      f"(manifest sha256 {hparam_list.manifest_sha256 or 'none'}), pool of {fit.pool_size}, "
                      f"split {fit.split}, aggregation {fit.aggregation}\n"
                      f"package version: {hparam_list.package_version}\n")
+    if hparam_list.source:  # a list made elsewhere: say whose it is and under which terms
+        source = hparam_list.source
+        sys.stdout.write(f"source: {source.get('name', '?')}, {source.get('repository', '?')} "
+                         f"({', '.join(source.get('files', {})) or 'no files named'}); "
+                         f"version {source.get('version', '?')}; licence {source.get('licence', '?')}\n")
+        if "semantics" in source:
+            sys.stdout.write(f"runs as: {source['semantics']}\n")
     _print_entries(hparam_list)
     return 0
 
