@@ -136,3 +136,23 @@ def test_optimizer_from_list_runs_the_exact_variant_by_default():
     assert not np.allclose(new["w"].numpy(), other["w"].numpy(), rtol=1e-6, atol=0)
     with pytest.raises(ConfigError, match="'sgdm'.*space"):
         optimizer_from_list(NAME, 0, total_steps=100, family="sgdm")
+
+
+def test_lists_show_names_the_source(capsys):
+    from taskset.cli.main import main
+
+    assert main(["lists", "show", NAME]) == 0
+    out = capsys.readouterr().out
+    assert "family: nadamw_tf1\nentries: 1000\n" in out
+    assert "licence Apache-2.0" in out and "runs as: nadamw_tf1" in out
+    assert out.splitlines()[7].split()[:2] == ["0", "nadamw_grid_seed251"]
+    assert main(["lists", "show", NAME, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["source"]["repository"] == "google-research/google-research"
+
+
+def test_benchmark_accepts_a_google_list_entry():
+    from eval.benchmark.contenders import resolve
+
+    contender = resolve(f"list:{NAME}:0")
+    assert contender.config.family == "nadamw_tf1"
+    assert contender.config.hparams == load_list(NAME).entries[0].hparams
