@@ -34,9 +34,9 @@ from curves.errors import CorruptShardError
 from curves.executors import Executor, InProcessExecutor
 from curves.jobs import Job
 from curves.schema import curves_to_table
-from curves.store import (TEMP_SUFFIX, Store, _link_new, file_sha256, member_jobs, parquet_options, shard_entry,
-                          shard_relpath, write_shard)
-from taskset.paths import fsync_directory
+from curves.store import (TEMP_SUFFIX, Store, _link_new, member_jobs, parquet_options, shard_entry, shard_relpath,
+                          write_shard)
+from taskset.paths import file_sha256, fsync_directory
 
 # Same signature as `taskset.training.train`.
 TrainFn = Callable[..., list]
@@ -78,6 +78,9 @@ def encode_shard(table: pa.Table) -> bytes:
 
 def write_shard_bytes(root: pathlib.Path, key: str, data: bytes, sha256: str) -> tuple[dict[str, Any], bool]:
     """Writes a returned shard into `root` as `curves.store.write_shard` does, unless it exists.
+
+    (`write_shard` could be this applied to `encode_shard(table)`; it is left
+    as it is so that local runs keep their exact code path.)
 
     The bytes are checked against `sha256`, written to a temporary name,
     fsynced and hard-linked into place (never over an existing shard), and the
