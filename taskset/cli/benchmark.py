@@ -17,8 +17,9 @@ already stored there); `--json` prints summary.json (keys documented in
 one line per finished job on stderr (done/total, elapsed, estimate left).
 Training runs in one worker process per core by default (`--workers 0`: in
 this process; `--dask` a local Dask cluster); `--scheduler ADDR` uses an existing
-Dask scheduler, whose workers must reach --report DIR and import any factory's module
-(see `taskset.cli.executor`).
+Dask scheduler, whose workers must import any factory's module but need not see
+--report DIR: they return the curves to this process, which writes them (see
+`taskset.cli.executor` and `curves.runner`).
 Exit status: 0 success; 2 bad input (one line on stderr, e.g. a bad SPEC, or
 no reference curves for the tasks or steps); 1 a failed training run.
 """
