@@ -161,6 +161,9 @@ def load_pilot(path: pathlib.Path = PILOT) -> list[Timing]:
     """The pilot's timings with each task's features (tasks the pilot could not train are skipped)."""
     from taskset.tasks import get_task
 
+    if not path.exists():
+        raise FileNotFoundError(f"the cost model's pilot timings {str(path)!r} are not in this installation; "
+                                "install taskset from its repository (`pip install -e .`), which holds them")
     data = json.loads(path.read_text())
     configs, steps = data["configs"], data["steps"]
     out = []

@@ -20,11 +20,12 @@ import pytest
 
 pytestmark = pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 
-# One cheap 2-D task: its job compiles and trains in seconds.
+# One cheap 2-D task: its job compiles in seconds and trains long enough (20,000 steps) to be
+# killed mid-job even on a fast idle machine.
 SPEC = """
 sweep.name = 'orphans'
-sweep.steps = 100
-sweep.eval_every = 50
+sweep.steps = 20000
+sweep.eval_every = 10000
 sweep.eval_batches = 1
 sweep.replicas = 1
 sweep.population = 2
