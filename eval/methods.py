@@ -27,7 +27,7 @@ import numpy as np
 from taskset.errors import ConfigError
 from taskset.optimizers import OptimizerConfig, get_family, make_config
 from taskset.optimizers.adam import adam_lr_name
-from taskset.optimizers.base import Dim
+from taskset.optimizers.base import Dim, skopt_space
 
 METHODS = ("list", "random", "adam_lr_grid", "bayes_opt")
 RANDOM_SEED_BASE = 1_000_000
@@ -91,26 +91,10 @@ def adam_grid_trials(trials: int) -> list[OptimizerConfig]:
 def from_unit(space: Sequence[Dim], point: Sequence[float]) -> dict[str, float]:
     """A point of the unit cube (categorical dims: the value) as hyperparameters of `space`.
 
-    u in [0, 1] maps onto a continuous dim's range (log or linear, as the dim
-    is drawn). A dim that the sampler sets to 0 with some probability (nadamw's
-    decays, warmup and minimum lr) is searched over its range only: its low
-    end (1e-5) behaves like 0, and never proposing 0 keeps every point valid
-    under joint constraints such as nadamw's "not both decays 0". This is the
-    encoding `hparam_lists.baselines.unit_coordinates` uses for its BO.
+    Each value is `Dim.from_unit` of its coordinate, the inverse of the encoding
+    `hparam_lists.baselines.unit_coordinates` uses for its BO (`Dim.to_unit`).
     """
-    hparams = {}
-    for dim, u in zip(space, point):
-        if dim.kind in ("bool", "choice"):
-            hparams[dim.name] = float(u)
-            continue
-        u = min(max(float(u), 0.0), 1.0)
-        if dim.kind == "linear":
-            hparams[dim.name] = dim.low + u * (dim.high - dim.low)
-            continue
-        value = math.exp(math.log(dim.low) + u * (math.log(dim.high) - math.log(dim.low)))
-        value = min(max(value, dim.low), dim.high)  # exp(log(x)) may leave the range by an ulp
-        hparams[dim.name] = 1.0 - value if dim.kind == "one_minus_log" else value
-    return hparams
+    return {dim.name: dim.from_unit(u) for dim, u in zip(space, point)}
 
 
 class BayesOptSearch:
@@ -131,19 +115,10 @@ class BayesOptSearch:
 
     def __init__(self, family: str, seed: int, initial_points: int = BO_INITIAL_POINTS) -> None:
         from skopt import Optimizer
-        from skopt.space import Categorical, Real
 
         self.family = get_family(family)
         self.seed = seed
-        dims = []
-        for dim in self.family.space:
-            if dim.kind == "bool":
-                dims.append(Categorical([0.0, 1.0], name=dim.name))
-            elif dim.kind == "choice":
-                dims.append(Categorical([float(i) for i in range(len(dim.choices))], name=dim.name))
-            else:
-                dims.append(Real(0.0, 1.0, name=dim.name))
-        self._optimizer = Optimizer(dims, base_estimator="GP", acq_func="EI", acq_optimizer="sampling",
+        self._optimizer = Optimizer(skopt_space(self.family.space), base_estimator="GP", acq_func="EI", acq_optimizer="sampling",
                                     n_initial_points=initial_points, random_state=seed)
         self._asked: dict[str, list[float]] = {}
 

@@ -20,13 +20,12 @@ References: Metz et al. 2020, arXiv:2002.11887 (TaskSet), section 5;
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 
 from taskset.errors import ConfigError
-from taskset.optimizers.base import Dim
+from taskset.optimizers.base import Dim, skopt_space
 
 ADAM_DEFAULT = "adam_default"
 
@@ -90,12 +89,9 @@ def best_single(scores: np.ndarray, weights: np.ndarray | None = None) -> int:
 def unit_coordinates(space: Sequence[Dim], hparams: Sequence[dict[str, float]]) -> np.ndarray:
     """Configs as points of [0, 1]^d, the space BO searches and distances are measured in.
 
-    log dims: (log x - log low) / (log high - log low); one_minus_log dims: the
-    same on 1 - x; linear dims: (x - low) / (high - low); bool and choice dims:
-    the value itself (an index; distances treat them as categories). A value 0
-    of a dim with a zero probability (e.g. nadamw's "no warmup") sits at the low
-    end, next to the smallest draws, which behave alike. Values outside the
-    range are clipped into it.
+    Each coordinate is `Dim.to_unit` of the value: log and linear dims scaled
+    into [0, 1] as they are drawn (values outside the range clipped), bool and
+    choice dims the index itself (distances treat them as categories).
 
     Raises:
       ConfigError: a config lacks one of the space's hyperparameters.
@@ -106,35 +102,8 @@ def unit_coordinates(space: Sequence[Dim], hparams: Sequence[dict[str, float]]) 
             if dim.name not in config:
                 raise ConfigError(f"a pool config lacks hyperparameter {dim.name!r} of the family's space; "
                                   f"it has {sorted(config)!r}")
-            out[i, d] = _unit(dim, float(config[dim.name]))
+            out[i, d] = dim.to_unit(float(config[dim.name]))
     return out
-
-
-def _unit(dim: Dim, value: float) -> float:
-    if dim.kind in ("bool", "choice"):
-        return value
-    if dim.kind == "linear":
-        return min(max((value - dim.low) / (dim.high - dim.low), 0.0), 1.0)
-    x = 1.0 - value if dim.kind == "one_minus_log" else value
-    if x <= 0.0:
-        return 0.0
-    lo, hi = math.log(dim.low), math.log(dim.high)
-    return min(max((math.log(x) - lo) / (hi - lo), 0.0), 1.0)
-
-
-def _skopt_space(space: Sequence[Dim]) -> list:
-    """The skopt dimensions: unit intervals (log scales already applied) and categories."""
-    from skopt.space import Categorical, Real
-
-    dims = []
-    for dim in space:
-        if dim.kind == "bool":
-            dims.append(Categorical([0.0, 1.0], name=dim.name))
-        elif dim.kind == "choice":
-            dims.append(Categorical([float(i) for i in range(len(dim.choices))], name=dim.name))
-        else:
-            dims.append(Real(0.0, 1.0, name=dim.name))
-    return dims
 
 
 def nearest_untried(point: np.ndarray, pool: np.ndarray, categorical: np.ndarray, tried: np.ndarray) -> int:
@@ -175,8 +144,8 @@ def bayes_opt_run(space: Sequence[Dim], pool: np.ndarray, observe: np.ndarray, r
 
     if not 1 <= trials <= len(pool):
         raise ConfigError(f"BO trials must be in [1, {len(pool)}] (the pool size), got {trials!r}")
-    categorical = np.array([dim.kind in ("bool", "choice") for dim in space])
-    dims = _skopt_space(space)
+    categorical = np.array([dim.categorical for dim in space])
+    dims = skopt_space(space)
     # skopt's default GP restarts its kernel fit 3 times; one fit per tell is
     # 3x cheaper and, on the <= 50 points of a run, rarely a worse model.
     gp = cook_estimator("GP", space=dims, n_restarts_optimizer=0, random_state=seed)

@@ -33,9 +33,18 @@ class UpdateRule(NamedTuple):
     update: Callable[..., tuple[Any, Any]]
 
 
+DIM_KINDS = ("log", "one_minus_log", "linear", "choice", "bool")
+"""The kinds of `Dim`."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Dim:
-    """One hyperparameter of a space.
+    """One hyperparameter of a space: how it is drawn, checked, and searched in the unit cube.
+
+    Searches (random search distances, Bayesian optimisation) work in unit
+    coordinates: `to_unit` maps a value into [0, 1] (categorical dims keep their
+    index) and `from_unit` maps back; `skopt_dimension` is the matching
+    scikit-optimize dimension.
 
     Attributes:
       name: the hparam's key.
@@ -46,6 +55,11 @@ class Dim:
       choices: options for kind "choice".
       zero_prob: probability that the value is exactly 0 instead of a draw
         (e.g. nadamw's warmup fraction: 0 or log[1e-5, 1e-1]).
+
+    Raises:
+      ValueError: at construction, an unknown kind, an empty or reversed range
+        (log kinds: not 0 < low < high), a choice dim without choices, or a
+        zero_prob outside [0, 1).
     """
 
     name: str
@@ -54,6 +68,75 @@ class Dim:
     high: float = 1.0
     choices: tuple[Any, ...] = ()
     zero_prob: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in DIM_KINDS:
+            raise ValueError(f"Dim {self.name!r}: unknown kind {self.kind!r}; expected one of {list(DIM_KINDS)!r}")
+        if self.kind in ("log", "one_minus_log") and not 0 < self.low < self.high:
+            raise ValueError(f"Dim {self.name!r}: kind {self.kind!r} needs 0 < low < high, got low={self.low!r}, "
+                             f"high={self.high!r}")
+        if self.kind == "linear" and not self.low < self.high:
+            raise ValueError(f"Dim {self.name!r}: needs low < high, got low={self.low!r}, high={self.high!r}")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"Dim {self.name!r}: kind 'choice' needs choices")
+        if not 0.0 <= self.zero_prob < 1.0:
+            raise ValueError(f"Dim {self.name!r}: zero_prob must be in [0, 1), got {self.zero_prob!r}")
+
+    @property
+    def categorical(self) -> bool:
+        """True for bool and choice dims: their unit coordinate is the value, a category."""
+        return self.kind in ("bool", "choice")
+
+    def to_unit(self, value: float) -> float:
+        """`value` as a unit coordinate: the inverse of `from_unit`, clipped into [0, 1].
+
+        log dims: (log x - log low) / (log high - log low); one_minus_log dims: the
+        same on 1 - x; linear dims: (x - low) / (high - low); bool and choice dims:
+        the value itself (an index). A value 0 of a dim with a zero probability
+        (e.g. nadamw's "no warmup") sits at the low end, next to the smallest
+        draws, which behave alike.
+        """
+        if self.categorical:
+            return value
+        if self.kind == "linear":
+            return min(max((value - self.low) / (self.high - self.low), 0.0), 1.0)
+        x = 1.0 - value if self.kind == "one_minus_log" else value
+        if x <= 0.0:
+            return 0.0
+        lo, hi = math.log(self.low), math.log(self.high)
+        return min(max((math.log(x) - lo) / (hi - lo), 0.0), 1.0)
+
+    def from_unit(self, u: float) -> float:
+        """The value at unit coordinate `u` (categorical dims: `u` is the value).
+
+        u in [0, 1] maps onto the range, log or linear as the dim is drawn. A dim
+        that the sampler sets to 0 with some probability (nadamw's decays, warmup
+        and minimum lr) maps onto its range only: its low end (1e-5) behaves
+        like 0, and never proposing 0 keeps every point valid under joint
+        constraints such as nadamw's "not both decays 0".
+        """
+        if self.categorical:
+            return float(u)
+        u = min(max(float(u), 0.0), 1.0)
+        if self.kind == "linear":
+            return self.low + u * (self.high - self.low)
+        value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        value = min(max(value, self.low), self.high)  # exp(log(x)) may leave the range by an ulp
+        return 1.0 - value if self.kind == "one_minus_log" else value
+
+    def skopt_dimension(self):
+        """The scikit-optimize dimension searching this dim in unit coordinates.
+
+        `Real(0, 1)` for continuous dims (the log scale is already in `to_unit`),
+        `Categorical` over the float indices for bool and choice dims.
+        """
+        from skopt.space import Categorical, Real
+
+        if self.kind == "bool":
+            return Categorical([0.0, 1.0], name=self.name)
+        if self.kind == "choice":
+            return Categorical([float(i) for i in range(len(self.choices))], name=self.name)
+        return Real(0.0, 1.0, name=self.name)
 
     def sample(self, rng) -> float:
         """A value drawn with the family's generator for this dimension."""
@@ -158,6 +241,12 @@ class OptimizerFamily(abc.ABC):
         for dim in self.space:
             dim.check(hparams[dim.name])
         return OptimizerConfig(name, self.name, {k: float(hparams[k]) for k in names})
+
+
+def skopt_space(space: "tuple[Dim, ...] | list[Dim]") -> list:
+    """The scikit-optimize search space of an optimizer family's `space`, in unit coordinates
+    (what `hparam_lists.baselines` and `eval.methods` run BO over)."""
+    return [dim.skopt_dimension() for dim in space]
 
 
 FAMILIES: Registry[OptimizerFamily] = Registry("optimizer family")
