@@ -104,6 +104,29 @@ def save_verdicts() -> None:
             atomic_write_text(_verdict_file(directory), json.dumps({"directory": directory, "files": files}))
         except OSError:
             pass
+    if pending:
+        _prune()
+
+
+MAX_VERDICT_FILES = 1000
+"""Beyond this many directories with recorded verdicts, those of directories that are gone are deleted."""
+
+
+def _prune() -> None:
+    """Deletes verdict files of deleted directories (temporary datasets) once there are many."""
+    try:
+        files = list(_verdict_file("").parent.glob("*.json"))
+        if len(files) <= MAX_VERDICT_FILES:
+            return
+        for path in files:
+            try:
+                directory = json.loads(path.read_text()).get("directory", "")
+            except (OSError, ValueError):
+                directory = ""
+            if not directory or not os.path.isdir(directory):
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 atexit.register(save_verdicts)

@@ -109,3 +109,29 @@ def test_to_matrix_on_arrow_tables_matches_pandas(store_dir, metric, reduction):
     assert from_arrow.tasks == from_pandas.tasks and from_arrow.configs == from_pandas.configs
     np.testing.assert_allclose(from_arrow.values, from_pandas.values, rtol=1e-12)
     assert np.isnan(from_arrow.values).any() and np.isfinite(from_arrow.values).any()
+
+
+def test_verdicts_persist_across_processes_and_any_change_rehashes(store_dir, tmp_path, monkeypatch):
+    """A later process (simulated by clearing the in-memory layer) reuses the recorded sha256;
+    rewriting a shard, even with its old mtime put back, makes it be hashed again."""
+    import os
+
+    import curves.integrity as integrity
+
+    monkeypatch.setenv("TASKSET_CACHE_DIR", str(tmp_path / "cache"))
+    integrity.clear_cache()
+    hashed = []
+    real = integrity.file_sha256
+    monkeypatch.setattr(integrity, "file_sha256", lambda p: hashed.append(p) or real(p))
+    read(store_dir, columns=["task"])
+    assert len(hashed) == 8 and list((tmp_path / "cache" / "curves" / "verified").glob("*.json"))
+    integrity.clear_cache()
+    read(store_dir, columns=["task"])
+    assert len(hashed) == 8  # answered from the on-disk verdicts
+    shard = sorted((store_dir / "shards").glob("*.parquet"))[0]
+    before = shard.stat()
+    shard.write_bytes(shard.read_bytes())  # same bytes, but a write
+    os.utime(shard, ns=(before.st_atime_ns, before.st_mtime_ns))  # mtime put back: ctime still moved
+    integrity.clear_cache()
+    read(store_dir, columns=["task"])
+    assert hashed[8:] == [shard]
