@@ -42,10 +42,11 @@ import numpy as np
 import pyarrow as pa
 
 from curves.errors import SchemaMismatchError
+from taskset.datasets.base import SPLITS
 
 SCHEMA_VERSION = 1
 HP_PREFIX = "hp_"
-METRICS = ("train", "valid_inner", "valid_outer", "test")
+METRICS = SPLITS  # one list column per split, in this order
 
 # Keys of the Parquet key-value metadata of every shard.
 META_SCHEMA_VERSION = b"taskset.curves.schema_version"

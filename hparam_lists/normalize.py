@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from hparam_lists.matrix import ScoreMatrix
+from taskset.datasets.base import SPLITS
 from taskset.errors import ConfigError
 
-SPLITS = ("train", "valid_inner", "valid_outer", "test")
 AGGREGATIONS = ("final", "mean")
 FIT_SPLIT = "valid_inner"
 REPORT_SPLIT = "test"

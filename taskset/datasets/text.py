@@ -53,7 +53,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from taskset.datasets.base import DATASETS, Arrays, DatasetInfo, Dataset, Splits, carve_validation
+from taskset.datasets.base import DATASETS, SPLITS, Arrays, DatasetInfo, Dataset, Splits, carve_validation
 from taskset.datasets.tfds_sets import TfdsDataset
 from taskset.sampling import stable_hash
 
@@ -162,7 +162,7 @@ def shakespeare_words() -> tuple[tuple[str, ...], dict[str, list[tuple[dict[str,
     split_of = assign_play_splits(plays)
     words = {p["id"]: split_words(p["text"]) for p in plays}
     vocabulary = build_vocabulary(words[p["id"]] for p in plays if split_of[p["id"]] == "train")
-    by_split: dict[str, list] = {split: [] for split in ("train", "valid_inner", "valid_outer", "test")}
+    by_split: dict[str, list] = {split: [] for split in SPLITS}
     for play in plays:
         by_split[split_of[play["id"]]].append((play, encode_words(words[play["id"]], vocabulary)))
     return vocabulary, by_split
@@ -205,7 +205,7 @@ def _shakespeare_bytes() -> Splits:
     split_of = assign_play_splits(load_corpus())
     return {split: {"tokens": join_documents([encode_bytes(p["text"]) for p in load_corpus()
                                               if split_of[p["id"]] == split])}
-            for split in ("train", "valid_inner", "valid_outer", "test")}
+            for split in SPLITS}
 
 
 def _shakespeare_words() -> Splits:
