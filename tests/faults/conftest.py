@@ -10,8 +10,6 @@ import urllib.parse
 
 import pytest
 
-from curves.integrity import clear_cache
-
 DATA = pathlib.Path(__file__).resolve().parents[2] / "curves" / "data"
 
 
@@ -20,6 +18,10 @@ def reference_copy(tmp_path) -> pathlib.Path:
     """A copy of the shipped quick-reference dataset (10 shards, 330 curves)."""
     out = tmp_path / "quick-reference"
     shutil.copytree(DATA / "quick-reference", out)
+    try:
+        from curves.integrity import clear_cache
+    except ImportError:  # a taskset without verified reads: the tests then fail on their own asserts
+        return out
     clear_cache()
     return out
 

@@ -10,7 +10,6 @@ import pytest
 
 import curves
 from curves.errors import CorruptShardError
-from curves.integrity import clear_cache
 from taskset.cli.main import main
 
 
@@ -49,6 +48,7 @@ def test_a_valid_shard_of_another_dataset_is_refused(reference_copy, tiny_curves
 
 def test_verdicts_are_cached_by_path_size_and_mtime(reference_copy, monkeypatch):
     import curves.integrity as integrity
+    from curves.integrity import clear_cache
 
     calls = []
     real = integrity.file_sha256
