@@ -46,7 +46,7 @@ SETUP = dict(
     include_package_data=True,
     package_data={
         "taskset": ["tasks/fixed/*.gin", "datasets/data/*"],
-        "curves": ["specs/*.gin", "data/**/*"],
+        "curves": ["specs/*.gin", "specs/*.json", "data/**/*"],
         "hparam_lists": ["data/*.json"],
     },
     install_requires=tensorflow_requirements() + [
