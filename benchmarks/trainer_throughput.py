@@ -48,7 +48,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from taskset.tasks import FAMILIES, task_from_config  # noqa: E402
+from taskset.tasks import TASK_FAMILIES, task_from_config  # noqa: E402
 
 # The fixed task fixed_mlp_mnist5k_128x3_relu_bs128, spelled out.
 MLP = {"family": "mlp", "dataset": "mnist5k", "hidden_sizes": [128, 128, 128], "activation": "relu",
@@ -271,7 +271,7 @@ def main() -> None:
     tasks = {}
     for key in args.tasks.split(","):
         config = REFERENCE[key]
-        if config["family"] not in FAMILIES:
+        if config["family"] not in TASK_FAMILIES:
             print(f"{key}: skipped, task family {config['family']!r} is not registered")
             continue
         task = task_from_config(config, name=f"reference_{key}")

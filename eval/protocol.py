@@ -127,8 +127,10 @@ class MethodRun:
 
 
 @dataclasses.dataclass(frozen=True)
-class ProtocolResult:
-    """Everything a report needs: what was run, every trial, and the time it took.
+class ProblemResult:
+    """The protocol's result on one evaluation problem: what was run, every trial, and the time it took.
+
+    (Named apart from `hparam_lists.evaluate.ProtocolResult`, a list's result on held-out curve tasks.)
 
     Attributes:
       problem, preset: the problem and its size (free text for custom tasks).
@@ -210,7 +212,7 @@ class ProtocolResult:
                 "runs": [r.to_json() for r in self.runs]}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "ProtocolResult":
+    def from_json(cls, data: dict[str, Any]) -> "ProblemResult":
         return cls(problem=data["problem"], preset=data["preset"], task=data["task"],
                    task_config=data["task_config"], list_name=data["list"]["name"],
                    list_family=data["list"]["family"], settings=ProtocolSettings(**data["settings"]),
@@ -228,9 +230,13 @@ def planned_trials(family: str, hparam_list, settings: ProtocolSettings) -> list
     return plan
 
 
+ProtocolResult = ProblemResult
+"""Older name of `ProblemResult`, kept for callers not yet moved (it collided with hparam_lists')."""
+
+
 def run_protocol(task, hparam_list, settings: ProtocolSettings, list_name: str, problem: str = "",
                  preset: str = "", executor=None, train_fn: TrainFn | None = None,
-                 progress: bool = False) -> ProtocolResult:
+                 progress: bool = False) -> ProblemResult:
     """Runs the four methods on `task` and collects every trial.
 
     Args:
@@ -288,7 +294,7 @@ def run_protocol(task, hparam_list, settings: ProtocolSettings, list_name: str, 
         if with_accuracy:
             runs = _with_accuracy(runs, task, settings, run)
     accuracy_seconds = time.perf_counter() - accuracy_start if with_accuracy else 0.0
-    return ProtocolResult(problem=problem, preset=preset, task=task.name, task_config=task.config_dict,
+    return ProblemResult(problem=problem, preset=preset, task=task.name, task_config=task.config_dict,
                           list_name=list_name, list_family=family, settings=settings, runs=tuple(runs),
                           wall_seconds=time.perf_counter() - start, accuracy_seconds=accuracy_seconds,
                           package_version=__version__)

@@ -1,7 +1,7 @@
 """Optimizer families, named configs and their pure update rules.
 
 Importing this package registers every family without importing TensorFlow:
-each family module registers itself in `FAMILIES` when imported, and the
+each family module registers itself in `OPTIMIZER_FAMILIES` when imported, and the
 imports below are the list of them (add a new family module there). Names of configs:
 `<family>_seed<N>` (sampled, the same numbers everywhere) or a fixed name from
 `NAMED_CONFIGS` (`adam_default`, `adam_lr_1e-03`, ...).
@@ -20,8 +20,8 @@ from typing import Mapping
 
 from taskset.errors import UnknownNameError
 from taskset.lazy import tf
-from taskset.optimizers.base import (FAMILIES, NAMED_CONFIGS, Dim, OptimizerConfig, OptimizerFamily,
-                                     UpdateRule)
+from taskset.optimizers.base import (FAMILIES, NAMED_CONFIGS, OPTIMIZER_FAMILIES, Dim, OptimizerConfig,
+                                     OptimizerFamily, UpdateRule)
 from taskset.sampling import parse_seeded_name
 
 from taskset.optimizers import adam  # noqa: F401, E402  (registration)
@@ -33,12 +33,12 @@ from taskset.optimizers import nadamw_tf1  # noqa: F401, E402
 
 def list_optimizer_families() -> list[str]:
     """The registered family names, sorted."""
-    return FAMILIES.list()
+    return OPTIMIZER_FAMILIES.list()
 
 
 def get_family(name: str) -> OptimizerFamily:
     """The family called `name` (raises UnknownNameError with close matches)."""
-    return FAMILIES.get(name)
+    return OPTIMIZER_FAMILIES.get(name)
 
 
 _RULES: dict[str, tuple[OptimizerFamily, UpdateRule]] = {}
@@ -72,20 +72,20 @@ def get_optimizer_config(name: str) -> OptimizerConfig:
     if name in NAMED_CONFIGS:
         return NAMED_CONFIGS.get(name)
     parsed = parse_seeded_name(name) if isinstance(name, str) else None
-    if parsed is not None and parsed[0] in FAMILIES:
-        return FAMILIES.get(parsed[0]).sample(parsed[1])
+    if parsed is not None and parsed[0] in OPTIMIZER_FAMILIES:
+        return OPTIMIZER_FAMILIES.get(parsed[0]).sample(parsed[1])
     raise UnknownNameError(_unknown_config_message(name, parsed))
 
 
 def _unknown_config_message(name: object, parsed: tuple[str, int] | None) -> str:
     seed = parsed[1] if parsed is not None else 0
-    candidates = NAMED_CONFIGS.list() + [f"{family}_seed{seed}" for family in FAMILIES.list()]
+    candidates = NAMED_CONFIGS.list() + [f"{family}_seed{seed}" for family in OPTIMIZER_FAMILIES.list()]
     close = difflib.get_close_matches(str(name), candidates, n=5, cutoff=0.6)
     hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
-    if name in FAMILIES:
+    if name in OPTIMIZER_FAMILIES:
         hint = f"{name!r} is a family; name one of its configs, e.g. '{name}_seed0'. "
     return (f"unknown optimizer config {name!r}; {hint}Configs are <family>_seed<N> for a family in "
-            f"{FAMILIES.list()!r} or a named config (see `taskset-bench optimizers list`)")
+            f"{OPTIMIZER_FAMILIES.list()!r} or a named config (see `taskset-bench optimizers list`)")
 
 
 def hparam_tensors(hparams: Mapping[str, float]) -> dict[str, object]:
@@ -93,6 +93,6 @@ def hparam_tensors(hparams: Mapping[str, float]) -> dict[str, object]:
     return {key: tf.constant(value, tf.float32) for key, value in hparams.items()}
 
 
-__all__ = ["FAMILIES", "NAMED_CONFIGS", "Dim", "OptimizerConfig", "OptimizerFamily", "UpdateRule",
-           "get_family", "get_optimizer_config", "get_rule", "hparam_tensors", "list_optimizer_families",
+__all__ = ["FAMILIES", "NAMED_CONFIGS", "OPTIMIZER_FAMILIES", "Dim", "OptimizerConfig", "OptimizerFamily",
+           "UpdateRule", "get_family", "get_optimizer_config", "get_rule", "hparam_tensors", "list_optimizer_families",
            "make_config"]

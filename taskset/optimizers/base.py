@@ -249,5 +249,7 @@ def skopt_space(space: "tuple[Dim, ...] | list[Dim]") -> list:
     return [dim.skopt_dimension() for dim in space]
 
 
-FAMILIES: Registry[OptimizerFamily] = Registry("optimizer family")
+OPTIMIZER_FAMILIES: Registry[OptimizerFamily] = Registry("optimizer family")
+FAMILIES = OPTIMIZER_FAMILIES
+"""Older name of `OPTIMIZER_FAMILIES`, kept for callers not yet moved (it collided with the tasks')."""
 NAMED_CONFIGS: Registry[OptimizerConfig] = Registry("optimizer config")

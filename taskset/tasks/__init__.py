@@ -1,7 +1,7 @@
 """Task families, fixed tasks and the catalogue.
 
 Importing this package registers every family: each family module registers
-itself in `taskset.tasks.catalogue.FAMILIES` when imported, and the imports
+itself in `TASK_FAMILIES` (taskset.tasks.catalogue) when imported, and the imports
 below are the list of them (add a new family module here).
 """
 
@@ -21,8 +21,8 @@ from taskset.tasks import word_rnn_lm  # noqa: F401  (registration)
 from taskset.tasks import rnn_text_classification  # noqa: F401  (registration)
 from taskset.tasks import transformer_lm  # noqa: F401  (registration)
 from taskset.tasks.base import Task, TaskFamily, batch_seed
-from taskset.tasks.catalogue import (FAMILIES, FIXED, TaskEntry, get_task, list_tasks, sample_task,
+from taskset.tasks.catalogue import (FAMILIES, FIXED, TASK_FAMILIES, TaskEntry, get_task, list_tasks, sample_task,
                                      task_from_config, task_from_gin, task_names, task_to_gin)
 
-__all__ = ["FAMILIES", "FIXED", "Task", "TaskEntry", "TaskFamily", "batch_seed", "get_task", "list_tasks",
+__all__ = ["FAMILIES", "FIXED", "TASK_FAMILIES", "Task", "TaskEntry", "TaskFamily", "batch_seed", "get_task", "list_tasks",
            "sample_task", "task_from_config", "task_from_gin", "task_names", "task_to_gin"]

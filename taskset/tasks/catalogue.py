@@ -25,7 +25,9 @@ from taskset.registry import Registry, unknown_name_message
 from taskset.sampling import parse_seeded_name, stable_hash
 from taskset.tasks.base import Task, TaskFamily
 
-FAMILIES: Registry[TaskFamily] = Registry("task family")
+TASK_FAMILIES: Registry[TaskFamily] = Registry("task family")
+FAMILIES = TASK_FAMILIES
+"""Older name of `TASK_FAMILIES`, kept for callers not yet moved (it collided with the optimizers')."""
 FIXED: Registry[pathlib.Path] = Registry("fixed task")
 FIXED_DIR = pathlib.Path(__file__).parent / "fixed"
 
@@ -47,7 +49,7 @@ class TaskEntry:
 
 def register_family(family: TaskFamily) -> TaskFamily:
     """Adds a family instance to the catalogue."""
-    return FAMILIES.register(family.name, family)
+    return TASK_FAMILIES.register(family.name, family)
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,7 +60,7 @@ def _load_fixed() -> None:
 
 def sample_task(family: str, seed: int) -> Task:
     """The task `<family>_seed<seed>`."""
-    fam = FAMILIES.get(family)
+    fam = TASK_FAMILIES.get(family)
     return fam.build(fam.sample_config(seed), f"{family}_seed{seed}")
 
 
@@ -87,7 +89,7 @@ def task_from_config(config: Mapping[str, Any], name: str | None = None) -> Task
     if not isinstance(config, Mapping) or "family" not in config:
         raise ConfigError(f"a task config needs a 'family' key, got {config!r}")
     data = dict(config)
-    family = FAMILIES.get(data.pop("family"))
+    family = TASK_FAMILIES.get(data.pop("family"))
     cfg = family.config_from_dict(data)
     if name is None:
         name = f"{family.name}_custom_{stable_hash(config_lib.to_json(config)):08x}"
@@ -119,7 +121,7 @@ def get_task(name: str) -> Task:
     """
     _load_fixed()
     parsed = parse_seeded_name(name) if isinstance(name, str) else None
-    if parsed is not None and parsed[0] in FAMILIES:
+    if parsed is not None and parsed[0] in TASK_FAMILIES:
         return sample_task(*parsed)
     if name in FIXED:
         return _fixed_task(name)
@@ -130,9 +132,9 @@ def get_task(name: str) -> Task:
 def task_names(family: str | None = None) -> list[str]:
     """Catalogue names, optionally of one family ("fixed" selects the fixed tasks)."""
     _load_fixed()
-    families = FAMILIES.list() if family in (None, "fixed") else [FAMILIES.get(family).name]
+    families = TASK_FAMILIES.list() if family in (None, "fixed") else [TASK_FAMILIES.get(family).name]
     names = [] if family == "fixed" else [f"{f}_seed{i}" for f in families
-                                          for i in range(FAMILIES.get(f).num_seeds)]
+                                          for i in range(TASK_FAMILIES.get(f).num_seeds)]
     if family is None or family == "fixed":
         names += FIXED.list()
     return names

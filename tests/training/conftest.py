@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from taskset.optimizers import FAMILIES
+from taskset.optimizers import OPTIMIZER_FAMILIES
 from taskset.optimizers.base import Dim, OptimizerConfig, OptimizerFamily, UpdateRule
 
 SGD_FAMILY = "test_sgd"
@@ -34,5 +34,5 @@ def sgd(lr: float) -> OptimizerConfig:
 
 @pytest.fixture(scope="package", autouse=True)
 def plain_sgd_family():
-    with FAMILIES.temporary(SGD_FAMILY, PlainSgd()) as family:
+    with OPTIMIZER_FAMILIES.temporary(SGD_FAMILY, PlainSgd()) as family:
         yield family
