@@ -45,6 +45,7 @@ from eval.benchmark.results import QUANTILES, RESULT_FORMAT, RESULT_VERSION, SPL
 from eval.reporting import fmt, legend_outside, pyplot, save, style_for, table
 
 SUMMARY_FILE = "summary.json"
+DIVERGED = "diverged (at its step)"
 REPORT_FILE = "report.md"
 
 
@@ -173,7 +174,7 @@ def plot_curves(summary: dict[str, Any], path: pathlib.Path) -> None:
             finite = np.flatnonzero(np.isfinite(values))
             if at is not None:
                 y = values[finite[-1]] if finite.size else q[mid][0]
-                handles["diverged (at its step)"] = ax.scatter([at], [y], marker="X", s=60, color=colour,
+                handles[DIVERGED] = ax.scatter([at], [y], marker="X", s=60, color=colour,
                                                                edgecolors="black", linewidths=0.6, zorder=3)
         finite = np.concatenate([q[low], q[high]])
         if np.isfinite(finite).any() and np.nanmin(finite) > 0 and np.nanmax(finite) / np.nanmin(finite) > 30:
@@ -185,6 +186,8 @@ def plot_curves(summary: dict[str, Any], path: pathlib.Path) -> None:
         ax.grid(True, alpha=0.3)
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
+    if DIVERGED in handles:
+        handles[DIVERGED] = handles.pop(DIVERGED)  # last in the legend, after every solver
     fig.tight_layout()
     legend_outside(fig, list(handles.values()), list(handles), where="right")
     save(fig, path, dpi=100)
