@@ -245,7 +245,7 @@ def _job_record(job: Job) -> dict[str, Any]:
 
 def generate(jobs: Sequence[Job], root: str | os.PathLike, executor: Executor | None = None,
              retry_failed: bool = False, train_fn: TrainFn | None = None, progress: bool | None = None,
-             save_every_s: float = 5.0) -> GenerateSummary:
+             save_every_s: float = 5.0, largest_first: bool = True) -> GenerateSummary:
     """Runs every job without a shard under `root` and records the results.
 
     Args:
@@ -257,6 +257,8 @@ def generate(jobs: Sequence[Job], root: str | os.PathLike, executor: Executor | 
         picklable (a module-level function) for process and Dask executors.
       progress: show a progress bar (default: when stderr is a terminal).
       save_every_s: minimum seconds between manifest rewrites.
+      largest_first: run the largest estimated jobs first (the shortest makespan); False keeps
+        the order of `jobs`, e.g. cheapest first, so a run that will be stopped finishes many jobs.
 
     Raises:
       StoreError: `root` is locked by another run or unusable.
@@ -276,7 +278,8 @@ def generate(jobs: Sequence[Job], root: str | os.PathLike, executor: Executor | 
                 summary.skipped_failed += 1
             else:
                 todo.append(job)
-        todo.sort(key=lambda job: job.cost, reverse=True)
+        if largest_first:
+            todo.sort(key=lambda job: job.cost, reverse=True)
         show = sys.stderr.isatty() if progress is None else progress
         # Workers that do not see `root` (a Dask cluster) return their shards; this process writes them.
         remote = not getattr(executor, "shared_filesystem", True)

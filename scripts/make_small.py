@@ -205,16 +205,40 @@ def replica_tasks(mini: list[str]) -> list[str]:
     return [firsts[f] for f in sorted(firsts)]
 
 
+def main_settings() -> list[str]:
+    """taskset-mini's `sweep.`, `optimizers.` and `tasks.runnable` lines, renamed for taskset-small."""
+    lines = [line for line in make_mini.SPEC.read_text().splitlines()
+             if line.startswith(("sweep.", "optimizers.", "tasks.runnable"))]
+    return [line.replace("'taskset-mini'", "'taskset-small'") for line in lines]
+
+
+def write_replicas_spec(mini: list[str]) -> list[str]:
+    """Writes `REPLICAS_SPEC` (it needs no pilot); returns its tasks."""
+    replicas = replica_tasks(mini)
+    sweep = [line for line in main_settings() if line.startswith("sweep.")
+             and not line.startswith(("sweep.replicas", "sweep.population"))]
+    REPLICAS_SPEC.write_text("\n".join([
+        "# taskset-small, third part: replica seeds 1 and 2 of adam_default and nadamw_seed0..31 on one",
+        "# taskset-mini task per sampled family. Written by `python scripts/make_small.py spec`.",
+        "# `make_small.py` runs replicas 1 and 2 only: replica 0 of these configs is in the main jobs.", "",
+        *sweep, f"sweep.replicas = {max(REPLICA_SEEDS) + 1}", f"sweep.population = {len(REPLICA_CONFIGS)}", "",
+        "tasks.names = [", *[f"    '{name}'," for name in replicas], "]", "tasks.runnable = True", "",
+        "optimizers.names = ['adam_default']", "optimizers.families = {'nadamw': (0, 32)}", ""]))
+    return replicas
+
+
 def spec(args) -> None:
-    rows = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]}
     mini = mini_tasks()
+    replicas = write_replicas_spec(mini)
+    if args.replicas_only:
+        print(f"wrote {REPLICAS_SPEC} ({len(replicas)} tasks)", file=sys.stderr)
+        return
+    rows = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]}
     facts = choose(rows, catalogue(), mini)
     names = sorted(set(mini) | set(facts["tasks"]))
     hours = facts["estimated_worker_seconds"] / 3600
     counts = collections.Counter(make_mini.family_of(n) for n in names)
-    main = make_mini.SPEC.read_text().splitlines()
-    settings = [line for line in main if line.startswith(("sweep.", "optimizers.", "tasks.runnable"))]
-    settings = [line.replace("'taskset-mini'", "'taskset-small'") for line in settings]
+    settings = main_settings()
     lines = [
         "# taskset-small: the family-balanced curve dataset (see curves/data/taskset-small/README.md).",
         "# Written by `python scripts/make_small.py spec` from curves/specs/taskset_small_pilot.json:",
@@ -229,19 +253,16 @@ def spec(args) -> None:
     DEFAULTS_SPEC.write_text(make_mini.defaults_spec(SPEC.read_text()).replace("taskset-mini", "taskset-small")
                              .replace("taskset_mini.gin", "taskset_small.gin")
                              .replace("make_mini.py", "make_small.py"))
-    replicas = replica_tasks(mini)
-    REPLICAS_SPEC.write_text("\n".join([
-        "# taskset-small, third part: replica seeds 1 and 2 of adam_default and nadamw_seed0..31 on one",
-        "# taskset-mini task per sampled family. Written by `python scripts/make_small.py spec`.",
-        "# `make_small.py` runs replicas 1 and 2 only: replica 0 of these configs is in the main jobs.", "",
-        *[line for line in settings if line.startswith("sweep.") and not line.startswith(("sweep.replicas",
-                                                                                           "sweep.population"))],
-        f"sweep.replicas = {max(REPLICA_SEEDS) + 1}", f"sweep.population = {len(REPLICA_CONFIGS)}", "",
-        "tasks.names = [", *[f"    '{name}'," for name in replicas], "]", "tasks.runnable = True", "",
-        "optimizers.names = ['adam_default']", "optimizers.families = {'nadamw': (0, 32)}", ""]))
     CHOICE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
     print(f"wrote {SPEC} ({len(names)} tasks), {DEFAULTS_SPEC}, {REPLICAS_SPEC} ({len(replicas)} tasks), {CHOICE}; "
           f"new tasks estimated at {hours:.1f} worker-hours", file=sys.stderr)
+
+
+def replica_jobs() -> list:
+    """The replica spec's jobs of replicas 1 and 2 (replica 0 of these configs is in the main jobs)."""
+    import curves
+
+    return [job for job in curves.plan(curves.load_spec(REPLICAS_SPEC)) if job.replica in REPLICA_SEEDS]
 
 
 def spec_jobs() -> list:
@@ -249,19 +270,20 @@ def spec_jobs() -> list:
     import curves
 
     jobs = [job for path in (SPEC, DEFAULTS_SPEC) for job in curves.plan(curves.load_spec(path))]
-    return jobs + [job for job in curves.plan(curves.load_spec(REPLICAS_SPEC)) if job.replica in REPLICA_SEEDS]
+    return jobs + replica_jobs()
 
 
-def ordered_jobs() -> list:
-    """`spec_jobs()` with the replica jobs and the cheapest families first, so early sessions finish
-    whole families and the noise estimate rather than half of every family."""
-    rows = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]} if PILOT.exists() else {}
+def ordered_jobs(jobs: list) -> list:
+    """`jobs`, cheapest first by the pilot's timing (replica jobs of 33 configs come early), so a
+    session that stops has finished whole tasks and the noise estimate rather than a bit of each."""
+    rows = {r["name"]: r for path in (make_mini.PILOT, PILOT) if path.exists()
+            for r in json.loads(path.read_text())["tasks"]}
 
     def cost(job) -> float:
         row = rows.get(job.task, {})
         return row.get("seconds_per_config_step", 0.0) * len(job.optimizers)
 
-    return sorted(spec_jobs(), key=cost)
+    return sorted(jobs, key=cost)
 
 
 def seed(args) -> None:
@@ -281,9 +303,9 @@ def generate(args) -> None:
     import curves
     from curves.executors import ProcessExecutor
 
-    jobs = ordered_jobs()
+    jobs = ordered_jobs(replica_jobs() if args.replicas_only else spec_jobs())
     with ProcessExecutor(workers=args.workers, threads=1) as executor:
-        summary = curves.generate(jobs, args.out, executor=executor, progress=True)
+        summary = curves.generate(jobs, args.out, executor=executor, progress=True, largest_first=False)
     print(json.dumps(summary.to_json(), default=str))
 
 
@@ -440,11 +462,14 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("pilot", help="time the sampled tasks")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(run=pilot)
-    sub.add_parser("spec", help="choose the tasks and write the specs").set_defaults(run=spec)
+    p = sub.add_parser("spec", help="choose the tasks and write the specs")
+    p.add_argument("--replicas-only", action="store_true", help="write only the replicas spec (needs no pilot)")
+    p.set_defaults(run=spec)
     sub.add_parser("seed", help="copy taskset-mini's shards into staging").set_defaults(run=seed)
     p = sub.add_parser("generate", help="run the missing jobs into staging/taskset-small (resumes)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", type=pathlib.Path, default=STAGING)
+    p.add_argument("--replicas-only", action="store_true", help="only the replica jobs (before the pilot ends)")
     p.set_defaults(run=generate)
     sub.add_parser("status", help="jobs done and missing").set_defaults(run=status)
     sub.add_parser("publish", help="compact, verify and move the complete staging directory").set_defaults(run=publish)

@@ -223,3 +223,24 @@ def test_bad_resources_option_is_a_config_error(text):
 
     with pytest.raises(ConfigError, match="NAME=NUMBER"):
         parse_resources(text)
+
+
+def test_generate_runs_jobs_largest_first_unless_told_to_keep_their_order(tmp_path, jobs):
+    """The default order shortens the makespan; `largest_first=False` keeps the caller's order (the
+    taskset-small driver runs cheap jobs first so a run that is stopped has finished many)."""
+    from curves import generate
+    from tests.curves.fakes import fake_train
+
+    seen = []
+
+    def recording_train(task, optimizer_configs, *args, **kwargs):
+        seen.append(task.name)
+        return fake_train(task, optimizer_configs, *args, **kwargs)
+
+    ordered = sorted(jobs, key=lambda job: job.cost)
+    assert ordered[0].cost < ordered[-1].cost
+    generate(ordered, tmp_path / "a", train_fn=recording_train, progress=False, largest_first=False)
+    assert seen == [job.task for job in ordered]
+    seen.clear()
+    generate(ordered, tmp_path / "b", train_fn=recording_train, progress=False)
+    assert seen == [job.task for job in sorted(ordered, key=lambda job: job.cost, reverse=True)]
