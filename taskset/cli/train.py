@@ -75,13 +75,15 @@ def cmd_train(args) -> int:
     if args.json:
         print_json([curve.to_json() for curve in curves])
         return exit_status
+    from taskset.datasets.base import SPLITS
+
     rows = []
     for curve in curves:
         status = curve.status if curve.diverged_step is None else f"{curve.status}@{curve.diverged_step}"
         rows.append((curve.optimizer.name, curve.optimizer.family, status,
-                     *(f"{float(curve.split(s)[-1]):.4g}" for s in ("train", "valid_inner", "valid_outer", "test")),
+                     *(f"{float(curve.split(s)[-1]):.4g}" for s in SPLITS),
                      f"{curve.seconds_per_step * 1e3:.3g}"))
-    print_table(rows, ("optimizer", "family", "status", "train", "valid_inner", "valid_outer", "test", "ms/step"))
+    print_table(rows, ("optimizer", "family", "status", *SPLITS, "ms/step"))
     return exit_status
 
 
