@@ -28,9 +28,9 @@ that `curves.read`, `curves info` and `curves verify` accept. Choices:
   are different configs.
 - hparams (and the `hp_<name>` columns) come from config tables
   (`load_config_table`: TaskSet's `optimizers/configs/*.json` or a CSV) and,
-  for `nadamw_grid_seed0` ... `seed999`, from the published configs shipped
-  with Google's list (`hparam_lists/data/opt-list-nadamw.json`, the same
-  sampler's table). For the families with an exact variant, TaskSet's names are
+  for `nadamw_grid_seed0` ... `seed999`, from the published table
+  (`taskset.optimizers.taskset_grid`, TaskSet's sampler transcribed; the
+  shipped Google list `opt-list-nadamw` is built from the same table). For the families with an exact variant, TaskSet's names are
   mapped to the variant's space (learning_rate -> lr, epsilon -> eps,
   use_nesterov -> nesterov, min_learning_rate_mult -> min_lr_mult), and
   nadamw's nesterov is recorded as 0, because TaskSet's getter never passed
@@ -65,11 +65,13 @@ import re
 import sys
 from typing import Any, Mapping, Sequence
 
+from taskset.datasets.base import SPLITS
 from taskset.errors import TasksetError
 from taskset.optimizers.base import OptimizerConfig
+from taskset.optimizers.taskset_grid import nadamw_grid_table
+from taskset.paths import file_sha256
 from taskset.training.curve import STATUS_DIVERGED, STATUS_OK, Curve
 
-SPLIT_ORDER = ("train", "valid_inner", "valid_outer", "test")
 SOURCE = "taskset-npz"
 FILE_RE = re.compile(r"^(?P<family>[A-Za-z0-9]+)_(?P<grid>[A-Za-z0-9_]*grid[A-Za-z0-9_]*)_(?P<steps>\d+)"
                      r"_replica(?P<replicas>\d+)\.npz$")
@@ -80,8 +82,6 @@ EXACT_FAMILIES = {"adam1p": "adam1p_tf1", "adam4p": "adam4p_tf1", "adam6p": "ada
 TASKSET_NAMES = {"learning_rate": "lr", "epsilon": "eps", "use_nesterov": "nesterov",
                  "min_learning_rate_mult": "min_lr_mult"}
 """TaskSet's hyperparameter names that differ from ours (the others are the same)."""
-PUBLISHED_TABLE = "opt-list-nadamw"
-"""The shipped list whose `source_hparams` are TaskSet's nadamw_grid configs."""
 
 
 class ConvertError(TasksetError):
@@ -162,11 +162,8 @@ def recorded_hparams(taskset_family: str, hparams: Mapping[str, float]) -> dict[
 
 
 def published_table() -> dict[str, dict[str, Any]]:
-    """TaskSet's nadamw_grid configs (name -> hparams under TaskSet's names), from the shipped Google list."""
-    from hparam_lists.artifact import load_list
-
-    return {e.optimizer: dict(e.source_hparams) for e in load_list(PUBLISHED_TABLE).entries
-            if e.source_hparams is not None}
+    """TaskSet's nadamw_grid configs (name -> hparams under TaskSet's names): `taskset.optimizers.taskset_grid`."""
+    return nadamw_grid_table()
 
 
 def task_family_of(task: str) -> str:
@@ -207,8 +204,8 @@ def check_npz(path: str | os.PathLike) -> TasksetFile:
     if xs.ndim != 1 or xs.dtype.kind not in "iuf" or not np.all(np.isfinite(xs)) or np.any(xs != np.round(xs)) \
             or np.any(np.diff(xs) < 0):
         raise ConvertError(f"{where}: 'xs' must be 1-D non-decreasing integral steps, got {xs.dtype} {xs.shape}")
-    expected = (len(names), ys.shape[1] if ys.ndim == 4 else "R", len(xs), len(SPLIT_ORDER))
-    if ys.ndim != 4 or ys.shape[0] != len(names) or ys.shape[2] != len(xs) or ys.shape[3] != len(SPLIT_ORDER) \
+    expected = (len(names), ys.shape[1] if ys.ndim == 4 else "R", len(xs), len(SPLITS))
+    if ys.ndim != 4 or ys.shape[0] != len(names) or ys.shape[2] != len(xs) or ys.shape[3] != len(SPLITS) \
             or ys.dtype.kind != "f":
         raise ConvertError(f"{where}: 'ys' must be float [configs, replicas, steps, 4] = {expected!r}, "
                            f"got {ys.dtype} {ys.shape}")
@@ -314,7 +311,7 @@ def file_curves(data: TasksetFile, task: str, optimizer_family: str, replica: in
         values = data.ys[index, replica]
         finite = np.isfinite(values).all(axis=1)
         diverged_step = None if finite.all() else int(data.xs[int(np.argmin(finite))])
-        splits = {split: values[:, k].astype(np.float32) for k, split in enumerate(SPLIT_ORDER)}
+        splits = {split: values[:, k].astype(np.float32) for k, split in enumerate(SPLITS)}
         curves.append(Curve(
             task=task, task_config=task_config,
             optimizer=OptimizerConfig(name, recorded_family(optimizer_family),
@@ -357,17 +354,6 @@ def find_taskset_files(src: str | os.PathLike, tasks: Sequence[str] = (),
     return found
 
 
-def _sha256(data: bytes | pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    if isinstance(data, bytes):
-        digest.update(data)
-    else:
-        with open(data, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 def shard_key(task: str, file_name: str, replica: int) -> str:
     """The key (and shard name) of one replica of one TaskSet file."""
     from curves.schema import SCHEMA_VERSION
@@ -406,7 +392,7 @@ def convert_taskset(src: str | os.PathLike, out: str | os.PathLike,
 
     files = find_taskset_files(src, tasks, optimizer_families)
     table = load_config_table(config_tables)
-    table_sha = _sha256(json.dumps(table, sort_keys=True).encode()) if table else None
+    table_sha = hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest() if table else None
     if any(optimizer_family_of(path.name) == "nadamw" for _, path in files):
         table = {**published_table(), **table}
     report = ConvertReport(out=str(out))
@@ -419,7 +405,7 @@ def convert_taskset(src: str | os.PathLike, out: str | os.PathLike,
     with Store.open(out) as store:
         for task, path in files:
             family = optimizer_family_of(path.name)
-            source = {"source": SOURCE, "source_file": f"{task}/{path.name}", "source_sha256": _sha256(path),
+            source = {"source": SOURCE, "source_file": f"{task}/{path.name}", "source_sha256": file_sha256(path),
                       "config_table_sha256": table_sha}
             data = None
             for replica in range(_replicas(path)):

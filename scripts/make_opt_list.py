@@ -12,7 +12,8 @@ arXiv:2002.11887; Apache-2.0). Its two data files:
 - `opt_list/opt_list/nadamw_configs.json`: name -> [hparams, "nadamw_grid"]. Each
   entry is TaskSet's sampler `sample_nadamw_grid(seed)` (task_set/optimizers/nadamw.py,
   numpy RandomState(seed + 14358), `utils.sample_log_float`), so the hparams are
-  regenerated here with a transcription of that sampler (`taskset_nadamw_grid`)
+  regenerated with the transcription of that sampler in
+  `taskset.optimizers.taskset_grid` (also what `curves.taskset_convert` reads)
   instead of being copied by hand; tests/hparam_lists/test_opt_list.py checks
   entries against values copied from the published JSON, float for float.
 
@@ -32,14 +33,13 @@ import json
 import pathlib
 import sys
 
-import numpy as np
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from taskset.optimizers.taskset_grid import NADAMW_GRID_PREFIX, taskset_nadamw_grid  # noqa: E402
+
 OUT = ROOT / "hparam_lists" / "data" / "opt-list-nadamw.json"
-NAME_PREFIX = "nadamw_grid_seed"
 PUBLISHED_ORDER = tuple(int(s) for s in """
     251 611 799 209 739 713 437 25 342 743 515 324 135 705 934 741 119 770 794 189 829 607 68 958 700 527 865 807
     364 374 639 579 494 409 153 697 797 986 111 410 274 941 150 853 90 422 795 937 148 787 116 336 198 327 693 390
@@ -106,30 +106,6 @@ NAME_MAP = {"learning_rate": "lr", "beta1": "beta1", "beta2": "beta2", "epsilon"
             "min_learning_rate_mult": "min_lr_mult", "constant_fraction": "constant_fraction"}
 
 
-def _log_float(rng: np.random.RandomState, low: float, high: float) -> float:
-    return float(np.exp(rng.uniform(np.log(float(low)), np.log(float(high)))))
-
-
-def taskset_nadamw_grid(seed: int) -> dict:
-    """TaskSet's `nadamw_grid` config `seed`, under TaskSet's names (use_nesterov a bool)."""
-    rng = np.random.RandomState(seed + 14358)
-    cfg = {"learning_rate": _log_float(rng, 1e-5, 1e0), "beta1": 1 - _log_float(rng, 1e-3, 1e0),
-           "beta2": 1 - _log_float(rng, 1e-5, 1e0), "epsilon": _log_float(rng, 1e-8, 1e4),
-           "use_nesterov": bool(rng.uniform(0.0, 1.0) > 0.5)}
-    third = rng.uniform(0, 1)  # AdamW only, L2 only, or both (TaskSet's thresholds)
-    if third < 0.3333:
-        cfg["adamw_weight_decay"], cfg["l2_weight_decay"] = _log_float(rng, 1e-5, 1e-1), 0.0
-    elif third < 0.6666:
-        cfg["adamw_weight_decay"], cfg["l2_weight_decay"] = 0.0, _log_float(rng, 1e-5, 1e-1)
-    else:
-        cfg["adamw_weight_decay"] = _log_float(rng, 1e-5, 1e-1)
-        cfg["l2_weight_decay"] = _log_float(rng, 1e-5, 1e-1)
-    cfg["warmup_fraction"] = _log_float(rng, 1e-5, 1e-1) if rng.uniform(0, 1) > 0.5 else 0.0
-    cfg["min_learning_rate_mult"] = 0.0 if rng.uniform(0, 1) > 0.5 else _log_float(rng, 1e-5, 1e0)
-    cfg["constant_fraction"] = float(rng.uniform(0.0, 1.0))
-    return cfg
-
-
 def to_nadamw_tf1(published: dict) -> dict[str, float]:
     """A published config as `nadamw_tf1` hparams, with nesterov 0 (what TaskSet's getter ran)."""
     hparams = {NAME_MAP[k]: float(v) for k, v in published.items()}
@@ -144,7 +120,7 @@ def build():
     entries = []
     for seed in PUBLISHED_ORDER:
         published = taskset_nadamw_grid(seed)
-        entries.append(ListEntry(family="nadamw_tf1", optimizer=f"{NAME_PREFIX}{seed}",
+        entries.append(ListEntry(family="nadamw_tf1", optimizer=f"{NADAMW_GRID_PREFIX}{seed}",
                                  hparams=to_nadamw_tf1(published), source_hparams=published))
     fit = FitSettings(family="nadamw_tf1", size=len(entries), split="valid_inner", aggregation="final",
                       train_tasks=(), pool_size=len(entries))

@@ -65,7 +65,7 @@ def test_conversion_keeps_every_value_exactly(src, tmp_path):
         source = arrays[task, row.optimizer_family.removesuffix("_tf1")]
         c = list(source["optimizers"]).index(row.optimizer)
         np.testing.assert_array_equal(row.steps, XS)
-        for k, split in enumerate(tc.SPLIT_ORDER):
+        for k, split in enumerate(tc.SPLITS):
             np.testing.assert_array_equal(getattr(row, split), source["ys"][c, row.replica, :, k])  # NaN == NaN here
         assert row.seed == row.replica and np.isnan(row.seconds_per_step)
         assert (row.hparams == "{}") == (row.optimizer_family == "adam8p_tf1")

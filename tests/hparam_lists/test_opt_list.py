@@ -156,3 +156,10 @@ def test_benchmark_accepts_a_google_list_entry():
     contender = resolve(f"list:{NAME}:0")
     assert contender.config.family == "nadamw_tf1"
     assert contender.config.hparams == load_list(NAME).entries[0].hparams
+
+
+def test_converter_and_list_share_the_published_table(google):
+    """One source: the converter's nadamw_grid table is the list's source_hparams, entry for entry."""
+    from curves.taskset_convert import published_table
+
+    assert published_table() == {e.optimizer: e.source_hparams for e in google.entries}
