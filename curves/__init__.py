@@ -13,7 +13,7 @@ Public API (none of it imports TensorFlow; only training a job does):
 `curves` depends on `taskset`, never the reverse.
 """
 
-from curves.download import download_dataset, local_dataset  # also lets read() open registered datasets by name
+from curves.download import download_dataset, local_dataset
 from curves.compact import compact
 from curves.jobs import Job, plan
 from curves.reader import CURVE_DATASETS, CurveMatrix, iter_tasks, read, read_table, to_matrix

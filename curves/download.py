@@ -29,10 +29,10 @@ URLs may be `https://`, `http://`, `gs://bucket/path` or `file://`. The
 local copy or an internal HTTP server); for this project's layout a mirror of
 another version or dataset is refused.
 
-Importing this module registers every downloadable dataset in this project's
-layout with the reader (`curves.reader.CURVE_DATASETS`), so `curves.read(name)`
-fetches it on first use. `curves.download` also re-exports the fetch and
-archive helpers under their old names.
+`local_dataset` is what `curves.read(name)` calls (through the reader's
+`CURVE_DATASETS`) to fetch a dataset in this project's layout on first use.
+`curves.download` also re-exports the fetch and archive helpers under their
+old names.
 """
 
 from __future__ import annotations
@@ -313,15 +313,3 @@ def _finish(dataset: CurveDataset, root: pathlib.Path, index: bytes) -> None:
     target = root / dataset.index_file
     if not target.is_file() or target.read_bytes() != data:  # unchanged: keep it (and its mtime) as it is
         paths.atomic_write_bytes(target, data)
-
-
-def _register_readable() -> None:
-    """Lets `curves.read(name)` open every registered dataset in this project's layout."""
-    from curves.reader import CURVE_DATASETS
-
-    for dataset in list_datasets():
-        if dataset.layout == "taskset-curves" and dataset.name not in CURVE_DATASETS:
-            CURVE_DATASETS.register(dataset.name, functools.partial(local_dataset, dataset.name))
-
-
-_register_readable()

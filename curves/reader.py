@@ -13,8 +13,9 @@ naming it and `curves verify`, never silently different numbers.
 
 `path` is a curve directory or the name of a registered curve dataset: the
 `CURVE_DATASETS` registry maps a name to a function returning a local
-directory; `curves.download` (imported by the package) registers every
-published dataset in this project's layout there, fetched on first use.
+directory. It is filled where it is defined, with every dataset of
+`curves.registry` in this project's layout (shipped or downloadable), each
+fetched into the cache on first use by `curves.download.local_dataset`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import collections
 import concurrent.futures
 import dataclasses
 import difflib
+import functools
 import os
 import pathlib
 from typing import Callable, Iterable, Iterator, Sequence
@@ -34,11 +36,26 @@ from taskset.registry import Registry
 from curves.errors import CorruptShardError, StoreError
 from curves.integrity import VERIFY_HINT, check_facts, check_shard, save_verdicts
 from curves.manifest import load_manifest
+from curves.registry import list_datasets
 from curves.matrix import REDUCTIONS, CurveMatrix, to_matrix  # noqa: F401 - re-exported (moved to curves.matrix)
 from curves.schema import HP_PREFIX, check_schema, dataset_schema, job_meta
 from curves.store import SHARD_DIR, SHARD_SUFFIX
 
 CURVE_DATASETS: Registry[Callable[[], os.PathLike]] = Registry("curve dataset")
+"""Name -> a function returning the dataset's local directory (what `read(name)` opens)."""
+
+
+def _local_dataset(name: str) -> pathlib.Path:
+    """The local copy of the registered dataset `name`, downloaded (or copied, if shipped) when missing."""
+    from curves.download import local_dataset  # the fetching code loads only when a name is read
+
+    return local_dataset(name)
+
+
+for _dataset in list_datasets():
+    if _dataset.layout == "taskset-curves":  # TaskSet's npz release must be converted before it can be read
+        CURVE_DATASETS.register(_dataset.name, functools.partial(_local_dataset, _dataset.name))
+del _dataset
 READ_AHEAD = 1  # tasks `iter_tasks` reads ahead of the caller
 
 

@@ -45,6 +45,20 @@ def test_registered_dataset_names_resolve(store_dir):
         assert len(read("tiny_test_curves", columns=["task"])) == 24
 
 
+def test_readable_datasets_are_registered_where_the_registry_is_defined():
+    """`curves.reader` fills `CURVE_DATASETS` itself from `curves.registry`; no other import adds to it."""
+    import pathlib
+
+    from curves.registry import list_datasets
+
+    readable = sorted(d.name for d in list_datasets() if d.layout == "taskset-curves")
+    assert "taskset-mini" in readable and CURVE_DATASETS.list() == readable
+    assert "taskset-original" not in CURVE_DATASETS  # npz: converted before it can be read
+    package = pathlib.Path(__file__).resolve().parents[2] / "curves"
+    registering = [p.name for p in package.glob("*.py") if "CURVE_DATASETS.register" in p.read_text()]
+    assert registering == ["reader.py"]
+
+
 def test_to_matrix_final_and_mean(store_dir):
     df = read(store_dir)
     final = to_matrix(df)
