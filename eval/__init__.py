@@ -7,7 +7,7 @@ an Adam learning-rate grid and Bayesian optimisation.
 
   eval.problems   PROBLEMS ("resnet50", "transformer") x presets tiny/small/full
   eval.resnet     the ResNet-50 task (He et al. 2015) as pure functions
-  eval.datasets   imagenette / imagenet2012 as taskset TFDS datasets
+  eval.datasets   center_crop (imagenette / imagenet2012 are in taskset.datasets.imagenet)
   eval.methods    the four trial generators (list, random, Adam grid, BO)
   eval.protocol   run_protocol(task, list, settings, ...) -> ProtocolResult
   eval.report     write_report(result, directory, command): Markdown, PNG, JSON

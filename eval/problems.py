@@ -20,7 +20,7 @@ Presets (pass `steps` and the trial budget separately; suggested values below):
 - `full`: paper scale, for a GPU cluster. ResNet-50 at width 1 on ImageNet
   at 224x224 with batch 256 (TFDS `imagenet2012`, a manual download of the
   ILSVRC archives, about 150 GB to prepare; 17 GB of host memory for the
-  in-memory crops, see `eval.datasets`). Activation memory grows with
+  in-memory crops, see `taskset.datasets.imagenet`). Activation memory grows with
   batch x 224^2 and was not measured here (no GPU on the development machine):
   give each training run its own accelerator, i.e. a Dask worker per GPU
   (`--scheduler`), and expect TaskSet-style budgets of 10k+ steps. The transformer is 6 layers, width 512,
@@ -41,7 +41,6 @@ from taskset.registry import Registry
 from taskset.sampling import stable_hash
 from taskset.tasks.base import Task
 
-from eval import datasets as _datasets  # noqa: F401  (registers imagenette and imagenet2012)
 from eval.resnet import FAMILY as RESNET_FAMILY, ResNet50Config, ResNet50Task
 
 PRESETS = ("tiny", "small", "full")

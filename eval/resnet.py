@@ -56,8 +56,8 @@ STAGE_WIDTHS = (64, 128, 256, 512)
 STEM_WIDTH = 64
 EXPANSION = 4
 BN_EPSILON = 1e-5
-# Datasets the problem accepts: images with labels. ImageNet and Imagenette are
-# registered by `eval.datasets`; the embedded mnist5k works offline.
+# Datasets the problem accepts: images with labels, all taskset datasets (ImageNet
+# and Imagenette in `taskset.datasets.imagenet`); the embedded mnist5k works offline.
 DATASET_POOL = ("imagenet2012", "imagenette", "cifar10", "cifar100", "imagenet_resized_32", "mnist5k")
 
 

@@ -12,8 +12,10 @@ Training runs in this process by default; `--workers N` uses N local
 processes, `--dask` a local Dask cluster, `--scheduler ADDR` an existing one.
 Exit status: 0 success; 2 bad input (one line on stderr); 1 a failed training run.
 
-Importing this module registers the `imagenette` and `imagenet2012` datasets
-(so `data list` and `data prepare` know them); it imports no TensorFlow.
+Importing this module imports no TensorFlow. The `imagenette` and
+`imagenet2012` datasets the problems train on are taskset datasets
+(`taskset.datasets.imagenet`), so `data list` and `data prepare` know them
+without importing eval.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from taskset.cli.output import print_json, print_table
 
 
 def add_commands(sub) -> None:
-    from eval.problems import PRESETS, PROBLEMS  # also registers eval's datasets
+    from eval.problems import PRESETS, PROBLEMS
 
     p = sub.add_parser("eval", help="evaluate a list against baselines on ResNet-50 or a transformer LM")
     p.add_argument("problem", choices=PROBLEMS.list(), help="the problem to train")
