@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from taskset import config as config_lib
 from taskset.errors import ConfigError, UnknownNameError
 from taskset.optimizers import OptimizerConfig, get_family, get_optimizer_config
-from taskset.tasks import FAMILIES as TASK_FAMILIES
+from taskset.tasks import TASK_FAMILIES
 from taskset.tasks import Task, get_task, sample_task
 
 

@@ -9,7 +9,7 @@ an Adam learning-rate grid and Bayesian optimisation.
   eval.resnet     the ResNet-50 task (He et al. 2015) as pure functions
   eval.datasets   center_crop (imagenette / imagenet2012 are in taskset.datasets.imagenet)
   eval.methods    the four trial generators (list, random, Adam grid, BO)
-  eval.protocol   run_protocol(task, list, settings, ...) -> ProtocolResult
+  eval.protocol   run_protocol(task, list, settings, ...) -> ProblemResult
   eval.report     write_report(result, directory, command): Markdown, PNG, JSON
 
 CLI: `taskset-bench eval resnet50|transformer --list NAME|FILE --trials K --steps N`.

@@ -230,10 +230,6 @@ def planned_trials(family: str, hparam_list, settings: ProtocolSettings) -> list
     return plan
 
 
-ProtocolResult = ProblemResult
-"""Older name of `ProblemResult`, kept for callers not yet moved (it collided with hparam_lists')."""
-
-
 def run_protocol(task, hparam_list, settings: ProtocolSettings, list_name: str, problem: str = "",
                  preset: str = "", executor=None, train_fn: TrainFn | None = None,
                  progress: bool = False) -> ProblemResult:

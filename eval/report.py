@@ -1,7 +1,7 @@
 """Reports of a protocol run: results JSON, Markdown, and PNG plots (matplotlib, Agg backend).
 
 `write_report(result, directory, command)` writes
-- `results.json`: `ProtocolResult.to_json()` (settings, summary, every trial's curves);
+- `results.json`: `ProblemResult.to_json()` (settings, summary, every trial's curves);
 - `best_so_far.png`: best validation loss after each of the k trials, one line per
   method (the mean over its runs, shaded between the best and worst run);
 - `curves.png`: every trial's validation curve, one panel per method;
@@ -22,7 +22,7 @@ from typing import Any
 
 from eval.accuracy import ACCURACY_SPLITS
 from eval.methods import ADAM_LR_RANGE, METHODS
-from eval.protocol import ProtocolResult
+from eval.protocol import ProblemResult
 from eval.reporting import fmt, pyplot, save, style_for, table
 from eval.trials import REPORT_SPLITS, SELECT_SPLIT
 
@@ -35,15 +35,15 @@ METHOD_LABELS = {
 RESULTS_FILE = "results.json"
 
 
-def load_result(path: str | os.PathLike) -> ProtocolResult:
-    """A `ProtocolResult` from a results.json (or a directory that holds one)."""
+def load_result(path: str | os.PathLike) -> ProblemResult:
+    """A `ProblemResult` from a results.json (or a directory that holds one)."""
     path = pathlib.Path(path)
     if path.is_dir():
         path = path / RESULTS_FILE
-    return ProtocolResult.from_json(json.loads(path.read_text()))
+    return ProblemResult.from_json(json.loads(path.read_text()))
 
 
-def write_report(result: ProtocolResult, directory: str | os.PathLike, command: str) -> pathlib.Path:
+def write_report(result: ProblemResult, directory: str | os.PathLike, command: str) -> pathlib.Path:
     """Writes results.json, the two plots and README.md under `directory`; returns the README's path."""
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def write_report(result: ProtocolResult, directory: str | os.PathLike, command: 
     return readme
 
 
-def plot_best_so_far(result: ProtocolResult, path: pathlib.Path) -> None:
+def plot_best_so_far(result: ProblemResult, path: pathlib.Path) -> None:
     """Best validation loss vs trials, one line per method (mean over runs, min-max band)."""
     plt = pyplot()
     summary = result.summary()
@@ -80,7 +80,7 @@ def plot_best_so_far(result: ProtocolResult, path: pathlib.Path) -> None:
     save(fig, path, dpi=110)
 
 
-def plot_curves(result: ProtocolResult, path: pathlib.Path) -> None:
+def plot_curves(result: ProblemResult, path: pathlib.Path) -> None:
     """Every trial's validation curve, one panel per method; diverged runs dashed."""
     plt = pyplot()
     present = [m for m in METHODS if result.runs_of(m)]
@@ -106,7 +106,7 @@ def _fmt(value: float) -> str:
     return fmt(value, 4, missing=str(value))
 
 
-def markdown(result: ProtocolResult, command: str) -> str:
+def markdown(result: ProblemResult, command: str) -> str:
     """The report's README.md text."""
     s, summary = result.settings, result.summary()
     lines = [
@@ -168,7 +168,7 @@ def markdown(result: ProtocolResult, command: str) -> str:
     return "\n".join(lines)
 
 
-def summary_json(result: ProtocolResult) -> dict[str, Any]:
+def summary_json(result: ProblemResult) -> dict[str, Any]:
     """The stable `--json` output of `taskset-bench eval`: setup and per-method summary, no curves."""
     return {"problem": result.problem, "preset": result.preset, "task": result.task,
             "list": {"name": result.list_name, "family": result.list_family},

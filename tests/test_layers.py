@@ -80,8 +80,8 @@ import importlib, json, pkgutil, sys
 import taskset.datasets, taskset.optimizers, taskset.tasks
 
 def snapshot():
-    return {"datasets": taskset.datasets.DATASETS.list(), "task families": taskset.tasks.FAMILIES.list(),
-            "optimizer families": taskset.optimizers.FAMILIES.list(),
+    return {"datasets": taskset.datasets.DATASETS.list(), "task families": taskset.tasks.TASK_FAMILIES.list(),
+            "optimizer families": taskset.optimizers.OPTIMIZER_FAMILIES.list(),
             "named configs": taskset.optimizers.NAMED_CONFIGS.list()}
 
 before = snapshot()

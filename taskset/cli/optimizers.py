@@ -35,9 +35,9 @@ def _format_hparams(hparams: dict[str, float]) -> str:
 
 
 def cmd_optimizers_list(args) -> int:
-    from taskset.optimizers import FAMILIES, NAMED_CONFIGS
+    from taskset.optimizers import NAMED_CONFIGS, OPTIMIZER_FAMILIES
 
-    families = [FAMILIES.get(name) for name in FAMILIES.list()]
+    families = [OPTIMIZER_FAMILIES.get(name) for name in OPTIMIZER_FAMILIES.list()]
     # By family, then hparams: the adam_lr_* grid reads in order of the learning rate.
     named = sorted((NAMED_CONFIGS.get(name) for name in NAMED_CONFIGS.list()),
                    key=lambda c: (c.family, sorted(c.hparams.items()), c.name))
@@ -52,10 +52,10 @@ def cmd_optimizers_list(args) -> int:
 
 
 def cmd_optimizers_show(args) -> int:
-    from taskset.optimizers import FAMILIES, get_optimizer_config
+    from taskset.optimizers import OPTIMIZER_FAMILIES, get_optimizer_config
 
-    if args.name in FAMILIES:
-        family = FAMILIES.get(args.name)
+    if args.name in OPTIMIZER_FAMILIES:
+        family = OPTIMIZER_FAMILIES.get(args.name)
         if args.json:
             print_json({"type": "family", **family.to_json()})
         else:

@@ -20,7 +20,7 @@ from typing import Mapping
 
 from taskset.errors import UnknownNameError
 from taskset.lazy import tf
-from taskset.optimizers.base import (FAMILIES, NAMED_CONFIGS, OPTIMIZER_FAMILIES, Dim, OptimizerConfig,
+from taskset.optimizers.base import (NAMED_CONFIGS, OPTIMIZER_FAMILIES, Dim, OptimizerConfig,
                                      OptimizerFamily, UpdateRule)
 from taskset.sampling import parse_seeded_name
 
@@ -93,6 +93,6 @@ def hparam_tensors(hparams: Mapping[str, float]) -> dict[str, object]:
     return {key: tf.constant(value, tf.float32) for key, value in hparams.items()}
 
 
-__all__ = ["FAMILIES", "NAMED_CONFIGS", "OPTIMIZER_FAMILIES", "Dim", "OptimizerConfig", "OptimizerFamily",
+__all__ = ["NAMED_CONFIGS", "OPTIMIZER_FAMILIES", "Dim", "OptimizerConfig", "OptimizerFamily",
            "UpdateRule", "get_family", "get_optimizer_config", "get_rule", "hparam_tensors", "list_optimizer_families",
            "make_config"]

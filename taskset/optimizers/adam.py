@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from taskset.optimizers.base import FAMILIES, NAMED_CONFIGS, Dim, OptimizerFamily, UpdateRule
+from taskset.optimizers.base import NAMED_CONFIGS, OPTIMIZER_FAMILIES, Dim, OptimizerFamily, UpdateRule
 from taskset.optimizers.chain import chain
 from taskset.optimizers.moments import scale_by_adam
 from taskset.optimizers.penalties import add_penalty_gradient
@@ -118,10 +118,10 @@ def adam_lr_name(lr: float) -> str:
     return f"adam_lr_{mantissa.rstrip('0').rstrip('.')}e{exponent}"
 
 
-ADAM1P = FAMILIES.register(Adam1p.name, Adam1p())
-FAMILIES.register(Adam4p.name, Adam4p())
-FAMILIES.register(Adam6p.name, Adam6p())
-FAMILIES.register(Adam8p.name, Adam8p())
+ADAM1P = OPTIMIZER_FAMILIES.register(Adam1p.name, Adam1p())
+OPTIMIZER_FAMILIES.register(Adam4p.name, Adam4p())
+OPTIMIZER_FAMILIES.register(Adam6p.name, Adam6p())
+OPTIMIZER_FAMILIES.register(Adam8p.name, Adam8p())
 
 NAMED_CONFIGS.register("adam_default", ADAM1P.make_config("adam_default", {"lr": 1e-3}))
 for _lr in np.logspace(-7, 1, 17):

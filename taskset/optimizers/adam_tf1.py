@@ -28,7 +28,7 @@ References: Kingma & Ba, arXiv:1412.6980; Metz et al., arXiv:2002.11887.
 from __future__ import annotations
 
 from taskset.optimizers.adam import Adam1p, Adam4p, Adam6p, Adam8p
-from taskset.optimizers.base import FAMILIES, OptimizerConfig, UpdateRule
+from taskset.optimizers.base import OPTIMIZER_FAMILIES, OptimizerConfig, UpdateRule
 from taskset.optimizers.chain import chain
 from taskset.optimizers.schedules import TASKSET_REFERENCE_STEPS, scale_by_scheduled_lr, taskset_decay
 from taskset.optimizers.tf1 import (add_loss_penalty_gradient, scale_by_adam8p_moments, scale_by_eps_hat_moments,
@@ -39,7 +39,7 @@ TF1_SUFFIX = "_tf1"
 
 def standard_sample(standard_name: str, exact_name: str, seed: int) -> OptimizerConfig:
     """`<exact_name>_seed<seed>`: the hyperparameters of `<standard_name>_seed<seed>`, renamed."""
-    config = FAMILIES.get(standard_name).sample(seed)
+    config = OPTIMIZER_FAMILIES.get(standard_name).sample(seed)
     return OptimizerConfig(f"{exact_name}_seed{seed}", exact_name, dict(config.hparams))
 
 
@@ -133,4 +133,4 @@ class Adam8pTf1(Adam8p):
 
 
 for _family in (Adam1pTf1, Adam4pTf1, Adam6pTf1, Adam8pTf1):
-    FAMILIES.register(_family.name, _family())
+    OPTIMIZER_FAMILIES.register(_family.name, _family())

@@ -250,6 +250,4 @@ def skopt_space(space: "tuple[Dim, ...] | list[Dim]") -> list:
 
 
 OPTIMIZER_FAMILIES: Registry[OptimizerFamily] = Registry("optimizer family")
-FAMILIES = OPTIMIZER_FAMILIES
-"""Older name of `OPTIMIZER_FAMILIES`, kept for callers not yet moved (it collided with the tasks')."""
 NAMED_CONFIGS: Registry[OptimizerConfig] = Registry("optimizer config")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from taskset.errors import ConfigError
-from taskset.optimizers.base import FAMILIES, Dim, OptimizerConfig, OptimizerFamily, UpdateRule
+from taskset.optimizers.base import OPTIMIZER_FAMILIES, Dim, OptimizerConfig, OptimizerFamily, UpdateRule
 from taskset.optimizers.chain import chain
 from taskset.optimizers.moments import scale_by_adam
 from taskset.optimizers.penalties import add_decayed_weights, add_penalty_gradient
@@ -92,4 +92,4 @@ class Nadamw(OptimizerFamily):
         return config
 
 
-FAMILIES.register(Nadamw.name, Nadamw())
+OPTIMIZER_FAMILIES.register(Nadamw.name, Nadamw())

@@ -35,7 +35,7 @@ References: Kingma & Ba, arXiv:1412.6980; Dozat 2016; Loshchilov & Hutter,
 from __future__ import annotations
 
 from taskset.optimizers.adam_tf1 import TF1_SUFFIX, standard_sample
-from taskset.optimizers.base import FAMILIES, OptimizerConfig, UpdateRule
+from taskset.optimizers.base import OPTIMIZER_FAMILIES, OptimizerConfig, UpdateRule
 from taskset.optimizers.chain import chain
 from taskset.optimizers.nadamw import Nadamw, _schedule
 from taskset.optimizers.penalties import add_decayed_weights
@@ -65,4 +65,4 @@ class NadamwTf1(Nadamw):
         return standard_sample(Nadamw.name, self.name, seed)
 
 
-FAMILIES.register(NadamwTf1.name, NadamwTf1())
+OPTIMIZER_FAMILIES.register(NadamwTf1.name, NadamwTf1())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taskset.optimizers.base import FAMILIES, Dim, OptimizerFamily, UpdateRule
+from taskset.optimizers.base import OPTIMIZER_FAMILIES, Dim, OptimizerFamily, UpdateRule
 from taskset.optimizers.chain import chain
 from taskset.optimizers.moments import scale_by_momentum
 from taskset.optimizers.schedules import scale_by_scheduled_lr
@@ -34,4 +34,4 @@ class Sgdm(OptimizerFamily):
         return chain(scale_by_momentum("momentum", "nesterov"), scale_by_scheduled_lr("lr"))
 
 
-FAMILIES.register(Sgdm.name, Sgdm())
+OPTIMIZER_FAMILIES.register(Sgdm.name, Sgdm())

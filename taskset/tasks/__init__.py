@@ -21,8 +21,8 @@ from taskset.tasks import word_rnn_lm  # noqa: F401  (registration)
 from taskset.tasks import rnn_text_classification  # noqa: F401  (registration)
 from taskset.tasks import transformer_lm  # noqa: F401  (registration)
 from taskset.tasks.base import Task, TaskFamily, batch_seed
-from taskset.tasks.catalogue import (FAMILIES, FIXED, TASK_FAMILIES, TaskEntry, get_task, list_tasks, sample_task,
+from taskset.tasks.catalogue import (FIXED, TASK_FAMILIES, TaskEntry, get_task, list_tasks, sample_task,
                                      task_from_config, task_from_gin, task_names, task_to_gin)
 
-__all__ = ["FAMILIES", "FIXED", "TASK_FAMILIES", "Task", "TaskEntry", "TaskFamily", "batch_seed", "get_task", "list_tasks",
+__all__ = ["FIXED", "TASK_FAMILIES", "Task", "TaskEntry", "TaskFamily", "batch_seed", "get_task", "list_tasks",
            "sample_task", "task_from_config", "task_from_gin", "task_names", "task_to_gin"]

@@ -26,8 +26,6 @@ from taskset.sampling import parse_seeded_name, stable_hash
 from taskset.tasks.base import Task, TaskFamily
 
 TASK_FAMILIES: Registry[TaskFamily] = Registry("task family")
-FAMILIES = TASK_FAMILIES
-"""Older name of `TASK_FAMILIES`, kept for callers not yet moved (it collided with the optimizers')."""
 FIXED: Registry[pathlib.Path] = Registry("fixed task")
 FIXED_DIR = pathlib.Path(__file__).parent / "fixed"
 

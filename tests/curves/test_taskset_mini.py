@@ -25,7 +25,7 @@ import pytest
 
 import curves
 from curves.registry import MINI_DIR
-from taskset.tasks import FAMILIES
+from taskset.tasks import TASK_FAMILIES
 
 SPLITS = ("train", "valid_inner", "valid_outer", "test")
 
@@ -53,7 +53,7 @@ def test_size_and_contents_meet_the_spec(shipped, spec_jobs):
     assert set(shipped["job_key"].astype(str)) == {job.key for job in spec_jobs}, "data and spec disagree"
     tasks = set(shipped["task"].astype(str))
     assert len(tasks) >= 150
-    assert set(shipped["family"].astype(str)) == set(FAMILIES.list())
+    assert set(shipped["family"].astype(str)) == set(TASK_FAMILIES.list())
     assert any(name.startswith("fixed_") for name in tasks)
     configs = shipped.groupby(shipped["optimizer_family"].astype(str))["optimizer"].nunique()
     assert configs["nadamw"] >= 128 and configs["adam8p"] >= 32

@@ -7,7 +7,7 @@ import math
 import pytest
 from hypothesis import given, strategies as st
 
-from taskset.optimizers import FAMILIES
+from taskset.optimizers import OPTIMIZER_FAMILIES
 from taskset.optimizers.base import Dim, skopt_space
 
 
@@ -45,8 +45,8 @@ def test_categorical_dims_keep_their_index_and_out_of_range_values_clip():
 def test_every_family_has_an_skopt_space():
     from skopt.space import Categorical, Real
 
-    for name in FAMILIES.list():
-        space = FAMILIES.get(name).space
+    for name in OPTIMIZER_FAMILIES.list():
+        space = OPTIMIZER_FAMILIES.get(name).space
         dims = skopt_space(space)
         assert [d.name for d in dims] == [d.name for d in space]
         for dim, sk in zip(space, dims):

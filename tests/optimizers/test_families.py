@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskset.errors import ConfigError, UnknownNameError
-from taskset.optimizers import (FAMILIES, NAMED_CONFIGS, get_family, get_optimizer_config, get_rule,
+from taskset.optimizers import (NAMED_CONFIGS, OPTIMIZER_FAMILIES, get_family, get_optimizer_config, get_rule,
                                 list_optimizer_families, make_config)
 from taskset.optimizers.adam import adam_lr_name
 
@@ -66,8 +66,8 @@ def in_range(value: float, kind: str, low: float, high: float) -> bool:
 def test_families_and_public_api():
     assert list_optimizer_families() == ["adam1p", "adam1p_tf1", "adam4p", "adam4p_tf1", "adam6p", "adam6p_tf1",
                                          "adam8p", "adam8p_tf1", "nadamw", "nadamw_tf1", "sgdm"]
-    assert set(RANGES) == set(FAMILIES.list())
-    for name in FAMILIES.list():
+    assert set(RANGES) == set(OPTIMIZER_FAMILIES.list())
+    for name in OPTIMIZER_FAMILIES.list():
         family = get_family(name)
         assert [d.name for d in family.space] == list(RANGES[name])
         doc = type(family).__doc__

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from taskset.optimizers import FAMILIES, get_family, get_optimizer_config, get_rule, hparam_tensors, make_config
+from taskset.optimizers import (OPTIMIZER_FAMILIES, get_family, get_optimizer_config, get_rule, hparam_tensors,
+                                make_config)
 from taskset.optimizers.chain import ChainState
 from taskset.optimizers.moments import AdamState
 from tests.optimizers import reference
@@ -98,7 +99,7 @@ def test_edge_configs_match_numpy_reference(family, hparams):
                               reference.reference(family, hparams, params, grads, TOTAL_STEPS), params)
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES.list()))
+@pytest.mark.parametrize("family", sorted(OPTIMIZER_FAMILIES.list()))
 def test_sampled_configs_match_numpy_reference(family):
     params, grads = initial_params(2), gradient_sequence(3)
     for seed in range(4):

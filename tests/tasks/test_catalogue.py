@@ -3,7 +3,7 @@ import json
 import pytest
 
 from taskset.errors import ConfigError, UnknownNameError
-from taskset.tasks import FAMILIES, get_task, list_tasks, task_from_config, task_names
+from taskset.tasks import TASK_FAMILIES, get_task, list_tasks, task_from_config, task_names
 from taskset.tasks import catalogue
 
 
@@ -33,7 +33,7 @@ def test_corrupt_index_is_rebuilt(tmp_path, monkeypatch):
     path = next(tmp_path.glob("catalogue-*.json"))
     path.write_text("{not json")
     entries = list_tasks(family="quadratic")
-    assert len(entries) == FAMILIES.get("quadratic").num_seeds
+    assert len(entries) == TASK_FAMILIES.get("quadratic").num_seeds
     assert json.loads(path.read_text())  # rewritten
 
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from taskset.tasks import FAMILIES, FIXED, get_task, sample_task, task_from_config, task_from_gin, task_names, task_to_gin
+from taskset.tasks import (FIXED, TASK_FAMILIES, get_task, sample_task, task_from_config, task_from_gin, task_names,
+                           task_to_gin)
 from tests.tasks.fit import adam_steps, fixed_batch, grads_and_loss
 
 SEEDS_PER_FAMILY = 2
@@ -32,7 +33,7 @@ DESCENT_LR: dict[str, float] = {}
 
 def runnable_seeds(family: str, count: int) -> list[int]:
     seeds = []
-    for seed in range(FAMILIES.get(family).num_seeds):
+    for seed in range(TASK_FAMILIES.get(family).num_seeds):
         task = sample_task(family, seed)
         if task.is_runnable() and task.num_params < 2_000_000:
             seeds.append(seed)
@@ -64,9 +65,9 @@ def check_task(task, lr: float, expect_descent: bool) -> None:
         assert last < first, (task.name, first, last)
 
 
-@pytest.mark.parametrize("family", FAMILIES.list())
+@pytest.mark.parametrize("family", TASK_FAMILIES.list())
 def test_sampling_is_deterministic_and_round_trips(family):
-    fam = FAMILIES.get(family)
+    fam = TASK_FAMILIES.get(family)
     for seed in (0, 7, 99):
         a, b = fam.sample_config(seed), fam.sample_config(seed)
         assert a == b
@@ -78,7 +79,7 @@ def test_sampling_is_deterministic_and_round_trips(family):
     assert len({json.dumps(sample_task(family, s).config_dict, sort_keys=True) for s in range(20)}) > 10
 
 
-@pytest.mark.parametrize("family", FAMILIES.list())
+@pytest.mark.parametrize("family", TASK_FAMILIES.list())
 def test_family_trains(family):
     seeds = runnable_seeds(family, SEEDS_PER_FAMILY)
     assert seeds, f"no runnable seed of {family!r} among the catalogue's; the family needs an embedded dataset"

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from taskset.datasets import DATASETS
-from taskset.tasks import FAMILIES, conv
+from taskset.tasks import TASK_FAMILIES, conv
 from taskset.tasks.conv_fc import ConvFcTask
 from taskset.tasks.image import IMAGE_POOL
 
@@ -20,7 +20,7 @@ DATASET_OF_SHAPE = {DATASETS.get(name).info.feature_shape: name for name in IMAG
 def test_logits_from_every_pool_shape(shape):
     dataset = DATASET_OF_SHAPE[shape]
     for seed in range(1, 100, 4):
-        cfg = FAMILIES.get("conv_fc").sample_config(seed)
+        cfg = TASK_FAMILIES.get("conv_fc").sample_config(seed)
         cfg = dataclasses.replace(cfg, dataset=dataset,
                                   paddings=conv.fit_paddings(shape[:2], cfg.strides, cfg.paddings))
         cfg.validate()
@@ -35,7 +35,7 @@ def test_logits_from_every_pool_shape(shape):
 def test_head_sizes_and_sampled_ranges():
     depths = set()
     for seed in range(100):
-        cfg = FAMILIES.get("conv_fc").sample_config(seed)
+        cfg = TASK_FAMILIES.get("conv_fc").sample_config(seed)
         depths.add(len(cfg.fc_sizes))
         assert all(32 <= h <= 128 for h in cfg.fc_sizes)
         task = ConvFcTask("t", cfg)
@@ -51,6 +51,6 @@ def test_head_sizes_and_sampled_ranges():
 
 
 def test_conv_families_sample_independently():
-    a = FAMILIES.get("conv_fc").sample_config(3)
-    b = FAMILIES.get("conv_pooling").sample_config(3)
+    a = TASK_FAMILIES.get("conv_fc").sample_config(3)
+    b = TASK_FAMILIES.get("conv_pooling").sample_config(3)
     assert (a.dataset, a.channels, a.strides) != (b.dataset, b.channels, b.strides)

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from taskset.datasets import DATASETS
 from taskset.errors import ConfigError
-from taskset.tasks import FAMILIES, sample_task, task_from_config
+from taskset.tasks import TASK_FAMILIES, sample_task, task_from_config
 from taskset.tasks import conv, nn
 from taskset.tasks.conv_pooling import ConvPoolingTask
 from taskset.tasks.image import IMAGE_POOL
@@ -39,7 +39,7 @@ def test_sampled_stacks_run_on_every_pool_shape(shape):
     """For many seeds, moved onto each input shape: TF's output matches param_shapes' arithmetic."""
     dataset = DATASET_OF_SHAPE[shape]
     for seed in range(0, 100, 4):
-        cfg = FAMILIES.get("conv_pooling").sample_config(seed)
+        cfg = TASK_FAMILIES.get("conv_pooling").sample_config(seed)
         paddings = conv.fit_paddings(shape[:2], cfg.strides, cfg.paddings)
         cfg = dataclasses.replace(cfg, dataset=dataset, paddings=paddings)
         cfg.validate()
@@ -54,7 +54,7 @@ def test_sampled_stacks_run_on_every_pool_shape(shape):
 def test_every_catalogue_config_is_valid_for_its_dataset():
     seen_patterns, pools = set(), set()
     for seed in range(100):
-        cfg = FAMILIES.get("conv_pooling").sample_config(seed)
+        cfg = TASK_FAMILIES.get("conv_pooling").sample_config(seed)
         cfg.validate()
         shape = DATASETS.get(cfg.dataset).info.feature_shape
         assert min(conv.stack_output_shape(shape, cfg.channels, cfg.strides, cfg.paddings)) > 0
@@ -86,7 +86,7 @@ def test_global_pools_against_numpy():
 
 
 def test_use_bias_adds_conv_biases():
-    cfg = FAMILIES.get("conv_pooling").sample_config(0)
+    cfg = TASK_FAMILIES.get("conv_pooling").sample_config(0)
     with_bias = ConvPoolingTask("a", dataclasses.replace(cfg, use_bias=True)).param_shapes()
     without = ConvPoolingTask("b", dataclasses.replace(cfg, use_bias=False)).param_shapes()
     assert sorted(set(with_bias) - set(without)) == [f"conv{i}/b" for i in range(len(cfg.channels))]

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from taskset.datasets import DATASETS
 from taskset.errors import ConfigError
-from taskset.tasks import FAMILIES, sample_task, task_from_config
+from taskset.tasks import TASK_FAMILIES, sample_task, task_from_config
 from taskset.tasks.flat_images import value_range
 from taskset.tasks.mlp_ae import OUTPUT_ACTIVATIONS, MlpAeConfig, MlpAeTask
 from tests.tasks.fit import fixed_batch
@@ -75,7 +75,7 @@ def test_loss_formula(loss, reduction):
 def test_sampled_configs_cover_the_choices():
     seen = {"output_activation": set(), "loss": set(), "reduction": set(), "depth": set()}
     for seed in range(100):
-        cfg = FAMILIES.get("mlp_ae").sample_config(seed)
+        cfg = TASK_FAMILIES.get("mlp_ae").sample_config(seed)
         assert all(32 <= h <= 128 for h in cfg.hidden_sizes) and 8 <= cfg.batch_size <= 512
         seen["output_activation"].add(cfg.output_activation)
         seen["loss"].add(cfg.loss)

@@ -10,7 +10,7 @@ import tensorflow as tf
 from scipy import stats
 
 from taskset.errors import ConfigError
-from taskset.tasks import FAMILIES, nn, sample_task, task_from_config
+from taskset.tasks import TASK_FAMILIES, nn, sample_task, task_from_config
 from taskset.tasks.mlp_vae import BIN_SIZE, MlpVaeConfig, MlpVaeTask, quantized_normal_log_likelihood
 from tests.tasks.fit import fixed_batch
 
@@ -79,7 +79,7 @@ def test_loss_is_minus_elbo_and_randomness_comes_from_the_batch(likelihood):
 def test_sampled_ranges():
     likelihoods = set()
     for seed in range(100):
-        cfg = FAMILIES.get("mlp_vae").sample_config(seed)
+        cfg = TASK_FAMILIES.get("mlp_vae").sample_config(seed)
         assert 1 <= len(cfg.encoder_sizes) <= 4 and 1 <= len(cfg.decoder_sizes) <= 3
         assert all(32 <= h <= 128 for h in cfg.encoder_sizes + cfg.decoder_sizes)
         likelihoods.add(cfg.likelihood)

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from taskset.errors import ConfigError
-from taskset.tasks import FAMILIES, sample_task, task_from_config
+from taskset.tasks import TASK_FAMILIES, sample_task, task_from_config
 from taskset.tasks.quadratic import LOG_EPS, QuadraticConfig, QuadraticTask, quadratic_arrays
 
 
@@ -102,7 +102,7 @@ def test_catalogue_is_runnable_and_in_range():
         kinds.add(cfg.matrix)
         cfg.validate()
     assert kinds == {"normal", "linspace", "uniform", "logspace"}
-    assert FAMILIES.get("quadratic").num_seeds == 100
+    assert TASK_FAMILIES.get("quadratic").num_seeds == 100
 
 
 @pytest.mark.parametrize("updates,match", [

@@ -10,12 +10,12 @@ import tensorflow as tf
 
 from taskset import config as config_lib
 from taskset.errors import ConfigError
-from taskset.tasks import FAMILIES, sample_task, task_from_config
+from taskset.tasks import TASK_FAMILIES, sample_task, task_from_config
 from taskset.tasks import losg
 from taskset.tasks.test_functions import PROBLEMS
 from tests.tasks.fit import adam_steps, fixed_batch, grads_and_loss
 
-FAMILY = FAMILIES.get("test_functions")
+FAMILY = TASK_FAMILIES.get("test_functions")
 
 
 def value_and_grad(fn, x):

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from taskset.errors import ConfigError
-from taskset.tasks import FAMILIES, task_from_config
+from taskset.tasks import TASK_FAMILIES, task_from_config
 from taskset.tasks.transformer_lm import round_width, sinusoidal_positions
 
 
@@ -42,7 +42,7 @@ def test_round_width_gives_a_multiple_of_heads_in_range(width, heads):
 
 
 def test_sampled_configs_are_valid():
-    family = FAMILIES.get("transformer_lm")
+    family = TASK_FAMILIES.get("transformer_lm")
     configs = [family.sample_config(seed) for seed in range(100)]
     assert all(c.width % c.num_heads == 0 for c in configs)
     assert {c.num_heads for c in configs} == set(range(1, 9)) and {c.num_layers for c in configs} == {1, 2, 3, 4}
