@@ -34,9 +34,9 @@ from curves.errors import CorruptShardError
 from curves.executors import Executor, InProcessExecutor
 from curves.jobs import Job
 from curves.schema import curves_to_table
-from curves.store import (TEMP_SUFFIX, Store, _link_new, member_jobs, parquet_options, shard_entry, shard_relpath,
+from curves.store import (Store, member_jobs, parquet_options, shard_entry, shard_relpath, write_new_shard,
                           write_shard)
-from taskset.paths import file_sha256, fsync_directory
+from taskset.paths import file_sha256
 
 # Same signature as `taskset.training.train`.
 TrainFn = Callable[..., list]
@@ -79,8 +79,8 @@ def encode_shard(table: pa.Table) -> bytes:
 def write_shard_bytes(root: pathlib.Path, key: str, data: bytes, sha256: str) -> tuple[dict[str, Any], bool]:
     """Writes a returned shard into `root` as `curves.store.write_shard` does, unless it exists.
 
-    (`write_shard` could be this applied to `encode_shard(table)`; it is left
-    as it is so that local runs keep their exact code path.)
+    (Both write through `curves.store.write_new_shard`; `write_shard` encodes
+    straight into the file so that local runs keep their exact code path.)
 
     The bytes are checked against `sha256`, written to a temporary name,
     fsynced and hard-linked into place (never over an existing shard), and the
@@ -95,25 +95,12 @@ def write_shard_bytes(root: pathlib.Path, key: str, data: bytes, sha256: str) ->
     if hashlib.sha256(data).hexdigest() != sha256:
         raise CorruptShardError(f"the shard of job {key} arrived damaged (its bytes do not hash to the sha256 the "
                                 "worker sent); rerun `curves generate` to recompute it")
-    final = root / shard_relpath(key)
-    if final.exists():
-        return shard_entry(root, key), False
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{key}.{os.getpid()}{TEMP_SUFFIX}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        wrote = _link_new(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_directory(final.parent)
+    final, wrote = write_new_shard(root, key, lambda f: f.write(data))
     entry = shard_entry(root, key)
     if wrote and entry["sha256"] != sha256:
         raise CorruptShardError(f"shard {str(final)!r} differs from the bytes the worker sent; delete it and rerun "
                                 "`curves generate`")
-    return entry, wrote
+    return entry, bool(wrote)
 
 
 def check_in_store(root: pathlib.Path, entry: dict[str, Any]) -> str | None:

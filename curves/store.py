@@ -28,7 +28,7 @@ import os
 import pathlib
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -105,25 +105,43 @@ def write_shard(root: pathlib.Path, key: str, table: pa.Table) -> tuple[dict[str
     Returns:
       (the shard's manifest entry, True if this call wrote it / False if it existed).
     """
+    final, wrote = write_new_shard(root, key, lambda f: pq.write_table(table, f, **parquet_options(table.schema)))
+    entry = shard_entry(root, key)
+    if wrote is not None:
+        from curves.integrity import remember
+
+        remember(final, entry["sha256"])  # readers of this shard need not hash it again (saved at exit)
+    return entry, bool(wrote)
+
+
+def write_new_shard(root: pathlib.Path, key: str, write: Callable[[BinaryIO], Any]) -> tuple[pathlib.Path, bool | None]:
+    """Creates shard `key` in `root` with `write(file)`, never over an existing shard.
+
+    The bytes go to a temporary name, are fsynced and hard-linked into place
+    (`_link_new`), and the directory is fsynced, so a killed writer leaves no
+    partial shard under the final name. The one way shards are written, whether
+    encoded here (`write_shard`) or returned by a worker as bytes
+    (`curves.runner.write_shard_bytes`).
+
+    Returns:
+      (the shard's path, True if this call wrote it, False if another writer
+      linked it first, None if it existed before the call).
+    """
     final = root / shard_relpath(key)
     if final.exists():
-        return shard_entry(root, key), False
+        return final, None
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".{key}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
     try:
         with open(tmp, "wb") as f:
-            pq.write_table(table, f, **parquet_options(table.schema))
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         wrote = _link_new(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
     fsync_directory(final.parent)
-    entry = shard_entry(root, key)
-    from curves.integrity import remember
-
-    remember(final, entry["sha256"])  # readers of this shard need not hash it again (saved at exit)
-    return entry, wrote
+    return final, wrote
 
 
 def parquet_options(schema: pa.Schema) -> dict[str, Any]:
