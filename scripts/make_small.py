@@ -17,9 +17,13 @@ reused bit for bit (`seed` copies them in; `generate` trains only the rest).
 Task choice (the datasheet repeats it). For each of the 12 neural sampled
 families, `PILOT_PER_FAMILY` runnable tasks are drawn by a seeded permutation
 (not the cheapest) and timed like taskset-mini's pilot (4 configs, 40 steps,
-one thread). A family's **cap** is the median pilot cost of its sample, so it
-admits about half of the family's runnable tasks; it is raised to the next
-timed cost only when fewer than `TARGET_PER_FAMILY` tasks would pass. Tasks
+one thread; a run over `PILOT_CPU_LIMIT` CPU seconds is stopped and counts as
+dearer than any cap). A family's **cap** is the median pilot cost of its sample,
+so it admits about half of the family's runnable tasks, unless the family's
+`FAMILY_BUDGET_SECONDS` cannot pay for the tasks it still needs at that cap: then
+the cap is the budget over those tasks (the transformer and word-RNN families,
+whose median task costs tens of worker-hours). Either way it is raised to the
+next timed cost only when fewer than `TARGET_PER_FAMILY` tasks would pass. Tasks
 are then drawn by the same seeded permutation among the sample's tasks under
 the cap until the family holds `TARGET_PER_FAMILY` sampled tasks (taskset-mini's
 own tasks count). Every runnable fixed task of a neural family whose pilot cost
@@ -50,6 +54,7 @@ import os
 import pathlib
 import shutil
 import sys
+import math
 import zlib
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -68,9 +73,23 @@ STAGING = ROOT / "staging" / "taskset-small"
 NEURAL_FAMILIES = ("char_rnn_lm", "conv_fc", "conv_pooling", "maf", "mlp", "mlp_ae", "mlp_vae", "nvp",
                    "rnn_text_classification", "sequence", "transformer_lm", "word_rnn_lm")
 PILOT_PER_FAMILY = 10
+PILOT_ALL = ("maf", "nvp", "rnn_text_classification", "transformer_lm", "word_rnn_lm")
+"""Families whose every runnable task is sampled: at 10 tasks too few sampled tasks of theirs fit
+the budget (none for the transformer and word-RNN LMs), so the cheap ones must be found among all
+of them. The pilot times them in the permutation's order and the spec uses the timed ones, so
+tasks chosen from a shorter timed prefix stay chosen when more are timed."""
 TARGET_PER_FAMILY = 6
 CHOICE_SEED = 15
 """Seed of the per-family permutations (issue 15)."""
+FAMILY_BUDGET_SECONDS = 10800.0
+"""Estimated idle worker-seconds for a family's new sampled tasks (1.5 worker-hours; 12 families,
+about 18 worker-hours in all). Where the median cap would cost more, the cap is this budget over the
+tasks still needed, raised only as far as `TARGET_PER_FAMILY` requires: the transformer and RNN
+families have tasks that cost 1.5 s per config-step (over 70 worker-hours for one job)."""
+PILOT_CPU_LIMIT = 60
+"""CPU seconds after which a pilot run stops and its task is recorded as over the limit: beyond
+set-up (up to ~30 s), that is over 0.18 s per config-step, a job of over 30,000 s, far above
+any cap the budget allows."""
 REPLICA_SEEDS = (1, 2)
 REPLICA_CONFIGS = ("adam_default",) + tuple(f"nadamw_seed{i}" for i in range(32))
 
@@ -102,14 +121,25 @@ def mini_tasks() -> list[str]:
     return [task.name for task in curves.load_spec(make_mini.SPEC).tasks]
 
 
+def sample_of(family: str, entries: dict[str, list]) -> list[str]:
+    """The family's pilot sample: the first `PILOT_PER_FAMILY` of its permutation (all, for `PILOT_ALL`)."""
+    order = permutation(family, [e.name for e in entries[family]])
+    return order if family in PILOT_ALL else order[:PILOT_PER_FAMILY]
+
+
 def pilot_candidates() -> list[str]:
     """The sample of each neural family plus every runnable fixed neural task."""
     entries = catalogue()
     names = []
     for family in NEURAL_FAMILIES:
-        names += permutation(family, [e.name for e in entries[family]])[:PILOT_PER_FAMILY]
+        names += sample_of(family, entries)
         names += sorted(e.name for e in entries[f"fixed:{family}"])
     return names
+
+
+class PilotLimit(BaseException):
+    """Raised in a pilot run that used up `PILOT_CPU_LIMIT` (a BaseException, so the trainer's
+    error handling does not record it as a failure of the task)."""
 
 
 def time_task(name: str) -> dict:
@@ -123,8 +153,21 @@ def time_task(name: str) -> dict:
     """
     import time
 
+    import signal
+
+    def stop(signum, frame):
+        raise PilotLimit()
+
     wall, cpu = time.perf_counter(), time.process_time()
-    row = make_mini.time_task(name)
+    signal.signal(signal.SIGPROF, stop)
+    signal.setitimer(signal.ITIMER_PROF, PILOT_CPU_LIMIT)
+    try:
+        row = make_mini.time_task(name)
+    except PilotLimit:
+        return {"name": name, "over_limit": True, "error": f"over the pilot's {PILOT_CPU_LIMIT} CPU seconds",
+                "wall_seconds": time.perf_counter() - wall}
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
     share = min(1.0, (time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9))
     if "seconds_per_config_step" in row:
         row["seconds_per_config_step_wall"] = row["seconds_per_config_step"]
@@ -166,27 +209,35 @@ def choose(rows: dict[str, dict], entries: dict[str, list], mini: list[str]) -> 
     import statistics
 
     cost = {n: make_mini.estimated_seconds(r["seconds_per_config_step"]) for n, r in rows.items() if "error" not in r}
+    cost.update({n: math.inf for n, r in rows.items() if r.get("over_limit")})
     families, added = {}, []
     for family in NEURAL_FAMILIES:
-        sample = permutation(family, [e.name for e in entries[family]])[:PILOT_PER_FAMILY]
+        sample = sample_of(family, entries)
         timed = sorted(cost[n] for n in sample if n in cost)
         if not timed:
             raise ValueError(f"the pilot timed no task of {family!r}; run `make_small.py pilot` first")
         have = [n for n in mini if make_mini.family_of(n) == family]
-        cap = statistics.median_high(timed)
+        needed = max(1, TARGET_PER_FAMILY - len(have))
+        median = statistics.median_high(timed)
+        cap = min(median, FAMILY_BUDGET_SECONDS / needed)
+        finite = [c for c in timed if math.isfinite(c)]
         while True:
             under = [n for n in sample if n in cost and cost[n] <= cap and n not in have]
-            if len(have) + len(under) >= TARGET_PER_FAMILY or cap == timed[-1]:
-                break
-            cap = min(c for c in timed if c > cap)
+            if len(have) + len(under) >= TARGET_PER_FAMILY or cap < median or not finite or cap >= finite[-1]:
+                break  # a budget-bound cap is never raised: the family stays short (see "short")
+            cap = min(c for c in finite if c > cap)
         chosen = under[:max(0, TARGET_PER_FAMILY - len(have))]
         fixed = sorted(e.name for e in entries[f"fixed:{family}"] if e.name in cost and cost[e.name] <= cap
                        and e.name not in mini)
         families[family] = {
-            "cap_seconds": cap, "runnable": len(entries[family]), "sample": sample,
+            "cap_seconds": cap, "median_seconds": median, "budget_bound": cap < median,
+            "runnable": len(entries[family]), "sample": sample,
+            "over_pilot_limit": sorted(n for n in sample if rows.get(n, {}).get("over_limit")),
             "admitted_share_of_sample": sum(c <= cap for c in timed) / len(timed),
             "failed_in_pilot": sorted(n for n in sample if n not in cost),
+            "not_timed": sorted(n for n in sample if n not in rows),
             "from_mini": have, "chosen": chosen, "fixed": fixed,
+            "short": max(0, TARGET_PER_FAMILY - len(have) - len(chosen)),
             "fixed_over_cap": sorted(e.name for e in entries[f"fixed:{family}"] if e.name not in fixed
                                      and e.name not in mini),
             "estimated_worker_seconds": sum(cost[n] for n in chosen + fixed),
