@@ -25,7 +25,7 @@ names (not, say, an HTML error page served with status 200).
 `dataset_files` turns the index into the dataset's manifest (every file with its
 sha256 and size where known) and `select_files` narrows it to some tasks and
 optimizer families. Registering another dataset is one
-`DATASETS.register(name, CurveDataset(...))`.
+`PUBLISHED_CURVES.register(name, CurveDataset(...))`.
 Nothing here touches the network or imports NumPy; `curves.download` does the fetching.
 """
 
@@ -133,9 +133,9 @@ class CurveDataset:
                 "homepage": self.homepage}
 
 
-DATASETS: Registry[CurveDataset] = Registry("curve dataset")
+PUBLISHED_CURVES: Registry[CurveDataset] = Registry("curve dataset")
 
-DATASETS.register("taskset-original", CurveDataset(
+PUBLISHED_CURVES.register("taskset-original", CurveDataset(
     name="taskset-original",
     version="2020",
     description="Google's released TaskSet curves: over a thousand tasks x 5 optimizer sets x 1,000 configs "
@@ -205,7 +205,7 @@ def check_index(dataset: "CurveDataset", index: bytes, source: str) -> None:
 if MINI_DIR.is_dir():
     # The project's own small dataset, shipped in the repository: "downloading"
     # it copies (and verifies) the shards into the cache like any other dataset.
-    DATASETS.register("taskset-mini", CurveDataset(
+    PUBLISHED_CURVES.register("taskset-mini", CurveDataset(
         name="taskset-mini",
         version=shipped_version(MINI_DIR),
         description="this project's shipped curve dataset (curves/data/taskset-mini)",
@@ -220,7 +220,7 @@ QUICK_REFERENCE_DIR = pathlib.Path(__file__).resolve().parent / "data" / "quick-
 
 if QUICK_REFERENCE_DIR.is_dir():
     # The reference curves of `taskset-bench benchmark --suite quick`, shipped like taskset-mini.
-    DATASETS.register("quick-reference", CurveDataset(
+    PUBLISHED_CURVES.register("quick-reference", CurveDataset(
         name="quick-reference",
         version=shipped_version(QUICK_REFERENCE_DIR),
         description="reference curves of the benchmark's quick suite (curves/specs/quick_reference.gin)",
@@ -233,12 +233,12 @@ if QUICK_REFERENCE_DIR.is_dir():
 
 def get_dataset(name: str) -> CurveDataset:
     """The dataset registered as `name` (raises UnknownNameError with close matches)."""
-    return DATASETS.get(name)
+    return PUBLISHED_CURVES.get(name)
 
 
 def list_datasets() -> list[CurveDataset]:
     """All registered datasets, sorted by name."""
-    return [DATASETS.get(name) for name in DATASETS.list()]
+    return [PUBLISHED_CURVES.get(name) for name in PUBLISHED_CURVES.list()]
 
 
 def dataset_files(dataset: CurveDataset, index: bytes) -> list[RemoteFile]:

@@ -143,16 +143,16 @@ SUITES.register("quick", Suite(
 
 
 def _register_shipped() -> None:
-    from curves.registry import DATASETS
+    from curves.registry import PUBLISHED_CURVES
 
-    if STANDARD_REFERENCE in DATASETS:
+    if STANDARD_REFERENCE in PUBLISHED_CURVES:
         tasks = tuple(task for family in STANDARD_TASKS.values() for task in family)
         SUITES.register("standard", Suite(
             name="standard",
             description=f"{len(tasks)} neural-network tasks of {len(STANDARD_TASKS)} families, {STANDARD_STEPS} "
                         "steps, family-weighted (provisional, on taskset-mini)",
             reference=STANDARD_REFERENCE, tasks=tasks, steps=STANDARD_STEPS))
-    if "taskset-mini" in DATASETS:
+    if "taskset-mini" in PUBLISHED_CURVES:
         SUITES.register("mini", Suite(name="mini", description="every task of the shipped taskset-mini curves",
                                       reference="taskset-mini"))
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from curves import download as dl
-from curves.registry import DATASETS, TASKSET_FILES, CurveDataset, dataset_files, select_files
+from curves.registry import PUBLISHED_CURVES, TASKSET_FILES, CurveDataset, dataset_files, select_files
 from taskset.cli.main import main
 from taskset.errors import ConfigError, UnknownNameError
 
@@ -143,7 +143,7 @@ def test_cache_dir_precedence(monkeypatch, tmp_path):
     monkeypatch.setenv(dl.ENV_CACHE_DIR, str(tmp_path / "env"))
     assert dl.cache_root() == tmp_path / "env"
     assert dl.cache_root(tmp_path / "arg") == tmp_path / "arg"
-    dataset = DATASETS.get("taskset-original")
+    dataset = PUBLISHED_CURVES.get("taskset-original")
     assert dl.dataset_root(dataset) == tmp_path / "env" / "curves" / "taskset-original" / dataset.version
     assert dl.dataset_root(dataset, out=tmp_path / "o") == tmp_path / "o"
 
@@ -322,18 +322,18 @@ def test_downloaded_archive_with_traversal_leaves_nothing(server, tmp_path):
 
 
 def test_taskset_original_is_registered_with_its_layout():
-    dataset = DATASETS.get("taskset-original")
+    dataset = PUBLISHED_CURVES.get("taskset-original")
     assert dataset.urls[0] == "gs://gresearch/task_set_data"
     assert dataset.index_file == "task_names.txt" and "sha256" not in dataset.checksums.split(":")[0]
     files = dataset_files(dataset, b"mlp_family_seed1\nFixedMLP_x\n\n")
     assert [f.path for f in files[:5]] == [f"mlp_family_seed1/{name}" for name in TASKSET_FILES.values()]
     assert all(f.sha256 is None and f.size is None for f in files)
     with pytest.raises(UnknownNameError, match="did you mean 'taskset-original'"):
-        DATASETS.get("taskset-orignal")
+        PUBLISHED_CURVES.get("taskset-orignal")
 
 
 def test_select_files_by_pattern_and_family():
-    files = dataset_files(DATASETS.get("taskset-original"), b"mlp_family_seed1\nmlp_family_seed2\nconv_family_seed1\n")
+    files = dataset_files(PUBLISHED_CURVES.get("taskset-original"), b"mlp_family_seed1\nmlp_family_seed2\nconv_family_seed1\n")
     chosen = select_files(files, ["mlp_*"], ["adam8p", "nadamw"])
     assert [f.path for f in chosen] == ["mlp_family_seed1/adam8p_wide_grid_1k_10000_replica5.npz",
                                         "mlp_family_seed1/nadamw_grid_1k_10000_replica5.npz",
@@ -394,7 +394,7 @@ def test_env_mirror_and_cache_dir(server, tmp_path, monkeypatch):
     serve_taskset(state, ["quadratic_family_seed3"], prefix="/m")
     monkeypatch.setenv(dl.ENV_MIRROR, base + "/m")
     report = dl.download_dataset("taskset-original", optimizer_families=["adam1p"], progress=False)
-    root = tmp_path / "cache" / "curves" / "taskset-original" / DATASETS.get("taskset-original").version
+    root = tmp_path / "cache" / "curves" / "taskset-original" / PUBLISHED_CURVES.get("taskset-original").version
     assert report.root == root and report.fetched == 1
     assert (root / "quadratic_family_seed3" / TASKSET_FILES["adam1p"]).is_file()
 
@@ -439,7 +439,7 @@ def test_curve_directory_dataset_verifies_every_shard(store_dir, tmp_path):
 
     dataset = CurveDataset(name="test-curves", version=shipped_version(store_dir), description="d", licence="l",
                            urls=(store_dir.as_uri(),), layout="taskset-curves", checksums="sha256")
-    with DATASETS.temporary("test-curves", dataset):
+    with PUBLISHED_CURVES.temporary("test-curves", dataset):
         report = dl.download_dataset("test-curves", tasks=["mlp_seed12"], progress=False)
         assert report.fetched == report.files == 4  # 2 replicas x 2 populations
         root = report.root
