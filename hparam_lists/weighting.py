@@ -1,7 +1,7 @@
 """How much each training task counts in a list's objective: by family (the default) or by task.
 
 TaskSet weighs a dozen task families about equally; a curve dataset that holds
-many cheap tasks of one family (taskset-mini: 114 quadratics and test functions
+many cheap tasks of one family (taskset-mini: 128 quadratics and test functions
 of 150 tasks) would otherwise let that family outvote the neural networks.
 
   family   each task family's tasks share one unit of weight: w_t = 1 / (F * n_f(t)),
