@@ -252,21 +252,30 @@ def missing_jobs(root: pathlib.Path) -> list[str]:
 
 
 def publish(args) -> None:
+    publish_staging(STAGING, DATA, missing_jobs(STAGING), "python scripts/make_mini.py generate")
+
+
+def publish_staging(staging: pathlib.Path, data: pathlib.Path, missing: list, generate: str) -> None:
+    """Compacts, verifies and moves a complete staging directory to `data` (never over an existing one).
+
+    Args:
+      missing: the spec's jobs (or their tasks) that `staging` lacks; publishing refuses unless empty.
+      generate: the command that fills `staging`, for the refusal message.
+    """
     import curves
 
-    missing = missing_jobs(STAGING)
     if missing:
-        sys.exit(f"staging/taskset-mini lacks {len(missing)} job(s), e.g. {missing[:3]}; "
-                 "run `python scripts/make_mini.py generate` until it has them all")
-    if DATA.exists():
-        sys.exit(f"{DATA} exists; move it away first (a published dataset is never overwritten)")
-    curves.compact(STAGING)
-    report = curves.verify(STAGING)
+        names = [getattr(job, "task", job) for job in missing[:3]]
+        sys.exit(f"{staging} lacks {len(missing)} job(s), e.g. {names}; run `{generate}` until it has them all")
+    if data.exists():
+        sys.exit(f"{data} exists; move it away first (a published dataset is never overwritten)")
+    curves.compact(staging)
+    report = curves.verify(staging)
     if not report.ok:
         sys.exit(f"verify failed: {report}")
-    (STAGING / ".generate.lock").unlink(missing_ok=True)
-    STAGING.rename(DATA)
-    print(f"published {DATA}", file=sys.stderr)
+    (staging / ".generate.lock").unlink(missing_ok=True)
+    staging.rename(data)
+    print(f"published {data}", file=sys.stderr)
 
 
 def family_table(frame) -> list[str]:

@@ -379,21 +379,7 @@ def status(args) -> None:
 
 
 def publish(args) -> None:
-    import curves
-
-    missing = missing_jobs(STAGING)
-    if missing:
-        sys.exit(f"staging/taskset-small lacks {len(missing)} job(s), e.g. {[j.task for j in missing[:3]]}; "
-                 "run `python scripts/make_small.py generate` until it has them all")
-    if DATA.exists():
-        sys.exit(f"{DATA} exists; move it away first (a published dataset is never overwritten)")
-    curves.compact(STAGING)
-    report = curves.verify(STAGING)
-    if not report.ok:
-        sys.exit(f"verify failed: {report}")
-    (STAGING / ".generate.lock").unlink(missing_ok=True)
-    STAGING.rename(DATA)
-    print(f"published {DATA}", file=sys.stderr)
+    make_mini.publish_staging(STAGING, DATA, missing_jobs(STAGING), "python scripts/make_small.py generate")
 
 
 def family_curves(frame):
