@@ -45,7 +45,7 @@ from hparam_lists.baselines import (ADAM_DEFAULT, bayes_opt_curves, best_single,
 from hparam_lists.greedy import fit_weights, greedy_order
 from hparam_lists.matrix import ScoreMatrix
 from hparam_lists.normalize import REPORT_SPLIT, check_split, score_matrix
-from hparam_lists.weighting import DEFAULT_WEIGHTING
+from hparam_lists.weighting import DEFAULT_WEIGHTING, check_weighting
 from taskset.errors import ConfigError
 
 RESULT_FORMAT = "taskset-list-evaluation"
@@ -253,7 +253,7 @@ def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials
                                   bo_seeds=tuple(int(s) for s in bo_seeds), seed=seed, dataset=dataset,
                                   manifest_sha256=manifest_sha256, pool_size=len(pool), num_tasks=len(fit.tasks),
                                   weighting=weighting)
-    fit_weights(fit.task_families, weighting)  # validates the weighting before any work
+    check_weighting(weighting)
 
     shared = {"random_search": random_search_curves(report.scores[:, pool], trials)}
     if bo_seeds:

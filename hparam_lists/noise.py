@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from hparam_lists.normalize import _padded, check_split, curve_scores
+from hparam_lists.normalize import check_split, curve_arrays, curve_scores
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +55,7 @@ def replica_noise(curves, split: str = "valid_inner", aggregation: str = "final"
     import pandas as pd
 
     check_split(split)
-    tasks, task_codes = np.unique(curves["task"].astype(str).to_numpy(), return_inverse=True)
-    values, lengths = _padded(curves[split])
-    failed = curves["status"].astype(str).to_numpy() != "ok"
+    tasks, task_codes, values, lengths, failed = curve_arrays(curves, split)
     scores = curve_scores(values, lengths, failed, task_codes, len(tasks), aggregation)
     final = values[np.arange(len(values)), np.maximum(lengths - 1, 0)]
     frame = pd.DataFrame({"task": curves["task"].astype(str).to_numpy(),

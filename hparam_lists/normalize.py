@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -181,10 +181,8 @@ def score_matrix(curves, split: str = FIT_SPLIT, aggregation: str = "final") -> 
         raise ConfigError("no curves to score (the dataset or the selection is empty)")
     task_names = curves["task"].astype(str).to_numpy()
     config_names = curves["optimizer"].astype(str).to_numpy()
-    tasks, task_codes = np.unique(task_names, return_inverse=True)
+    tasks, task_codes, values, lengths, failed = curve_arrays(curves, split)
     configs, config_codes = np.unique(config_names, return_inverse=True)
-    values, lengths = _padded(curves[split])
-    failed = curves["status"].astype(str).to_numpy() != "ok"
     scores = curve_scores(values, lengths, failed, task_codes, len(tasks), aggregation)
 
     cell = task_codes * len(configs) + config_codes
@@ -206,6 +204,31 @@ def score_matrix(curves, split: str = FIT_SPLIT, aggregation: str = "final") -> 
     hparams = tuple(_parse_hparams(config_hparams[name], name) for name in configs)
     return ScoreMatrix(matrix, tuple(map(str, tasks)), task_families, tuple(map(str, configs)), config_families,
                        hparams, split, aggregation)
+
+
+class CurveArrays(NamedTuple):
+    """One split of a curves DataFrame as arrays, row i describing curve i.
+
+    Attributes:
+      tasks: the sorted task names.
+      task_codes: (curves,) each curve's index into `tasks`.
+      values: (curves, points) losses, NaN-padded past each curve's length.
+      lengths: (curves,) evaluations per curve.
+      failed: (curves,) True where the curve's status is not "ok".
+    """
+
+    tasks: np.ndarray
+    task_codes: np.ndarray
+    values: np.ndarray
+    lengths: np.ndarray
+    failed: np.ndarray
+
+
+def curve_arrays(curves, split: str) -> CurveArrays:
+    """The arrays `curve_scores` and `task_bounds` take, from a curves DataFrame (`curves.read` layout)."""
+    tasks, task_codes = np.unique(curves["task"].astype(str).to_numpy(), return_inverse=True)
+    values, lengths = _padded(curves[split])
+    return CurveArrays(tasks, task_codes, values, lengths, curves["status"].astype(str).to_numpy() != "ok")
 
 
 def _padded(column) -> tuple[np.ndarray, np.ndarray]:

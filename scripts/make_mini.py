@@ -97,21 +97,28 @@ def time_task(name: str) -> dict:
 
 
 def pilot(args) -> None:
-    from curves.executors import limit_tf_threads
+    run_pilot(PILOT, candidates(), time_task, args.workers)
 
-    done = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]} if PILOT.exists() else {}
-    names = [name for name in candidates() if name not in done]
-    print(f"timing {len(names)} candidate tasks on {args.workers} workers ({len(done)} timed before)",
-          file=sys.stderr)
+
+def run_pilot(path: pathlib.Path, names: list[str], timer, workers: int) -> None:
+    """Times every name not yet in the pilot file `path` with `timer` on one-thread workers,
+    rewriting the file atomically after each task, so an interrupted pilot resumes where it stopped."""
+    from curves.executors import limit_tf_threads
+    from taskset.paths import atomic_write_text
+
+    done = {r["name"]: r for r in json.loads(path.read_text())["tasks"]} if path.exists() else {}
+    names = [name for name in names if name not in done]
+    print(f"timing {len(names)} tasks on {workers} workers ({len(done)} timed before)", file=sys.stderr)
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=context, initializer=limit_tf_threads,
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=limit_tf_threads,
                                                 initargs=(1,)) as pool:
-        for row in pool.map(time_task, names):
+        for count, row in enumerate(pool.map(timer, names), 1):
             done[row["name"]] = row
-            PILOT.write_text(json.dumps({"configs": PILOT_CONFIGS, "steps": PILOT_STEPS, "threads": 1,
-                                         "tasks": sorted(done.values(), key=lambda r: r["name"])},
-                                        indent=1) + "\n")
-    print(f"wrote {PILOT}", file=sys.stderr)
+            print(f"{count}/{len(names)} {row}", file=sys.stderr, flush=True)
+            atomic_write_text(path, json.dumps({"configs": PILOT_CONFIGS, "steps": PILOT_STEPS, "threads": 1,
+                                                "tasks": sorted(done.values(), key=lambda r: r["name"])},
+                                               indent=1) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def estimated_seconds(seconds_per_config_step: float) -> float:
@@ -208,10 +215,15 @@ def spec(args) -> None:
     print(f"wrote {SPEC} ({len(names)} tasks, estimated {hours:.2f} worker-hours) and {left_out}", file=sys.stderr)
 
 
-def defaults_spec(main_spec: str) -> str:
-    """The spec of the `DEFAULTS` configs: the main spec's tasks and settings, one job per task."""
-    lines = ["# taskset-mini, second part: the named configs DEFAULTS of scripts/make_mini.py on the",
-             "# tasks of taskset_mini.gin, with its settings. Written by `python scripts/make_mini.py spec`.", ""]
+def defaults_spec(main_spec: str, dataset: str = "taskset-mini") -> str:
+    """The spec of the `DEFAULTS` configs: the main spec's tasks and settings, one job per task.
+
+    `dataset` ("taskset-mini", "taskset-small") names the dataset, its main spec file and its script
+    in the header comment.
+    """
+    script = f"scripts/make_{dataset.split('-', 1)[1]}.py"
+    lines = [f"# {dataset}, second part: the named configs DEFAULTS of {script} on the",
+             f"# tasks of {dataset.replace('-', '_')}.gin, with its settings. Written by `python {script} spec`.", ""]
     for line in main_spec.splitlines():
         if line.startswith("#") or (not line and not lines[-1]):
             continue

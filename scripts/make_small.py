@@ -47,14 +47,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import concurrent.futures
 import json
-import multiprocessing
-import os
+import math
 import pathlib
 import shutil
 import sys
-import math
 import zlib
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -177,22 +174,7 @@ def time_task(name: str) -> dict:
 
 
 def pilot(args) -> None:
-    from curves.executors import limit_tf_threads
-
-    done = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]} if PILOT.exists() else {}
-    names = [name for name in pilot_candidates() if name not in done]
-    print(f"timing {len(names)} tasks on {args.workers} workers ({len(done)} timed before)", file=sys.stderr)
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=context, initializer=limit_tf_threads,
-                                                initargs=(1,)) as pool:
-        for count, row in enumerate(pool.map(time_task, names), 1):
-            done[row["name"]] = row
-            print(f"{count}/{len(names)} {row}", file=sys.stderr, flush=True)
-            text = json.dumps({"configs": make_mini.PILOT_CONFIGS, "steps": make_mini.PILOT_STEPS, "threads": 1,
-                               "tasks": sorted(done.values(), key=lambda r: r["name"])}, indent=1) + "\n"
-            PILOT.with_suffix(".tmp").write_text(text)
-            os.replace(PILOT.with_suffix(".tmp"), PILOT)
-    print(f"wrote {PILOT}", file=sys.stderr)
+    make_mini.run_pilot(PILOT, pilot_candidates(), time_task, args.workers)
 
 
 def choose(rows: dict[str, dict], entries: dict[str, list], mini: list[str]) -> dict:
@@ -301,9 +283,7 @@ def spec(args) -> None:
         *[line for line in settings if not line.startswith("sweep.")],
     ]
     SPEC.write_text("\n".join(lines) + "\n")
-    DEFAULTS_SPEC.write_text(make_mini.defaults_spec(SPEC.read_text()).replace("taskset-mini", "taskset-small")
-                             .replace("taskset_mini.gin", "taskset_small.gin")
-                             .replace("make_mini.py", "make_small.py"))
+    DEFAULTS_SPEC.write_text(make_mini.defaults_spec(SPEC.read_text(), "taskset-small"))
     CHOICE.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
     print(f"wrote {SPEC} ({len(names)} tasks), {DEFAULTS_SPEC}, {REPLICAS_SPEC} ({len(replicas)} tasks), {CHOICE}; "
           f"new tasks estimated at {hours:.1f} worker-hours", file=sys.stderr)
@@ -387,15 +367,13 @@ def family_curves(frame):
     config (ranked by final score, replica 0), and every replica-0 curve's final score."""
     import numpy as np
 
-    from hparam_lists.normalize import _padded, curve_scores, normalize_losses, task_bounds
+    from hparam_lists.normalize import aggregate, curve_arrays, normalize_losses, task_bounds
 
     frame = frame[frame["replica"] == 0]
-    tasks, codes = np.unique(frame["task"].astype(str).to_numpy(), return_inverse=True)
-    values, lengths = _padded(frame["valid_inner"])
-    failed = frame["status"].astype(str).to_numpy() != "ok"
+    tasks, codes, values, lengths, failed = curve_arrays(frame, "valid_inner")
     initial, best = task_bounds(values, lengths, codes, len(tasks))
     points = np.where(failed[:, None], 1.0, normalize_losses(values, initial[codes, None], best[codes, None]))
-    finals = curve_scores(values, lengths, failed, codes, len(tasks), "final")
+    finals = aggregate(points, lengths, "final")
     families = frame["family"].astype(str).to_numpy()
     out = {}
     for family in sorted(set(families)):

@@ -95,3 +95,11 @@ def test_show_does_not_import_tensorflow(fitted):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.endswith("TF=False")
+
+
+def test_the_parser_offers_exactly_the_library_choices():
+    from hparam_lists.normalize import AGGREGATIONS
+    from hparam_lists.weighting import WEIGHTINGS
+    from taskset.cli import lists
+
+    assert lists.AGGREGATIONS == AGGREGATIONS and lists.WEIGHTINGS == WEIGHTINGS
