@@ -202,33 +202,28 @@ def check_index(dataset: "CurveDataset", index: bytes, source: str) -> None:
                             "cached, check the URL or --mirror")
 
 
-if MINI_DIR.is_dir():
-    # The project's own small dataset, shipped in the repository: "downloading"
-    # it copies (and verifies) the shards into the cache like any other dataset.
-    PUBLISHED_CURVES.register("taskset-mini", CurveDataset(
-        name="taskset-mini",
-        version=shipped_version(MINI_DIR),
-        description="this project's shipped curve dataset (curves/data/taskset-mini)",
-        licence="Apache-2.0 (this repository)",
-        urls=(MINI_DIR.as_uri(),),
-        layout="taskset-curves",
-        checksums="sha256 and size of every shard, from its manifest.json",
-    ))
+SHIPPED_DIR = pathlib.Path(__file__).resolve().parent / "data"
+SHIPPED = {
+    "taskset-mini": "this project's shipped curve dataset (curves/data/taskset-mini)",
+    "quick-reference": "reference curves of the benchmark's quick suite (curves/specs/quick_reference.gin)",
+    "standard-reference": "reference curves of the benchmark's standard suite: taskset-small's jobs of its 28 "
+                          "tasks, with replicas (scripts/make_small.py standard)",
+}
+"""The curve datasets shipped in the repository under `SHIPPED_DIR`/<name>: "downloading" one copies
+(and verifies) its shards into the cache like any other dataset."""
 
 
-QUICK_REFERENCE_DIR = pathlib.Path(__file__).resolve().parent / "data" / "quick-reference"
+def _register_shipped() -> None:
+    for name, description in SHIPPED.items():
+        directory = SHIPPED_DIR / name
+        if directory.is_dir():
+            PUBLISHED_CURVES.register(name, CurveDataset(
+                name=name, version=shipped_version(directory), description=description,
+                licence="Apache-2.0 (this repository)", urls=(directory.as_uri(),), layout="taskset-curves",
+                checksums="sha256 and size of every shard, from its manifest.json"))
 
-if QUICK_REFERENCE_DIR.is_dir():
-    # The reference curves of `taskset-bench benchmark --suite quick`, shipped like taskset-mini.
-    PUBLISHED_CURVES.register("quick-reference", CurveDataset(
-        name="quick-reference",
-        version=shipped_version(QUICK_REFERENCE_DIR),
-        description="reference curves of the benchmark's quick suite (curves/specs/quick_reference.gin)",
-        licence="Apache-2.0 (this repository)",
-        urls=(QUICK_REFERENCE_DIR.as_uri(),),
-        layout="taskset-curves",
-        checksums="sha256 and size of every shard, from its manifest.json",
-    ))
+
+_register_shipped()
 
 
 def get_dataset(name: str) -> CurveDataset:

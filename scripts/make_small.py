@@ -8,6 +8,7 @@ Steps, each rerunnable, from the repository root:
     python scripts/make_small.py generate   # train the missing jobs into staging/taskset-small (resumable)
     python scripts/make_small.py status     # jobs done / missing per spec
     python scripts/make_small.py publish    # once complete: compact, verify, move to curves/data/taskset-small
+    python scripts/make_small.py standard   # once its jobs are done: the standard suite's reference
 
 Same settings as taskset-mini (161 configs: nadamw_seed0..127, adam8p_seed0..31,
 adam_default; 1,000 steps; evaluation every 100 steps on 5 batches; one-thread
@@ -33,7 +34,12 @@ cheaper half of each family.
 
 Replicas: replica seeds 1 and 2 of nadamw_seed0..31 and adam_default on one
 taskset-mini task per sampled family (14 tasks; replica 0 is in the main
-jobs), so replica-to-replica noise can be measured per family.
+jobs), so replica-to-replica noise can be measured per family; and replica
+seeds 1 and 2 of adam_default on the benchmark's `standard` tasks that are not
+replica tasks, so every contender replica there meets the `adam_default` replica
+of its seed. `generate` trains the standard suite's jobs first, and
+`standard` copies exactly them into `curves/data/standard-reference`, the
+suite's reference (a subset of taskset-small, bit for bit).
 
 Why a fresh pilot and not the shipped shards' `seconds_per_step`: those were
 recorded while the machine carried other work; re-timed idle, one thread,
@@ -63,9 +69,12 @@ PILOT = SPECS / "taskset_small_pilot.json"
 SPEC = SPECS / "taskset_small.gin"
 DEFAULTS_SPEC = SPECS / "taskset_small_defaults.gin"
 REPLICAS_SPEC = SPECS / "taskset_small_replicas.gin"
+BASELINE_REPLICAS_SPEC = SPECS / "taskset_small_baseline_replicas.gin"
 CHOICE = SPECS / "taskset_small_choice.json"
 DATA = ROOT / "curves" / "data" / "taskset-small"
 STAGING = ROOT / "staging" / "taskset-small"
+STANDARD_DATA = ROOT / "curves" / "data" / "standard-reference"
+STANDARD_STAGING = ROOT / "staging" / "standard-reference"
 
 NEURAL_FAMILIES = ("char_rnn_lm", "conv_fc", "conv_pooling", "maf", "mlp", "mlp_ae", "mlp_vae", "nvp",
                    "rnn_text_classification", "sequence", "transformer_lm", "word_rnn_lm")
@@ -245,26 +254,47 @@ def main_settings() -> list[str]:
     return [line.replace("'taskset-mini'", "'taskset-small'") for line in lines]
 
 
-def write_replicas_spec(mini: list[str]) -> list[str]:
-    """Writes `REPLICAS_SPEC` (it needs no pilot); returns its tasks."""
-    replicas = replica_tasks(mini)
+def write_replica_spec(path: pathlib.Path, header: list[str], tasks: list[str], population: int,
+                       optimizers: list[str]) -> list[str]:
+    """Writes a replica spec: taskset-small's settings on three replica seeds (`make_small.py` runs 1
+    and 2 only: replica 0 of these configs is in the main or defaults jobs); returns its tasks."""
     sweep = [line for line in main_settings() if line.startswith("sweep.")
              and not line.startswith(("sweep.replicas", "sweep.population"))]
-    REPLICAS_SPEC.write_text("\n".join([
-        "# taskset-small, third part: replica seeds 1 and 2 of adam_default and nadamw_seed0..31 on one",
-        "# taskset-mini task per sampled family. Written by `python scripts/make_small.py spec`.",
-        "# `make_small.py` runs replicas 1 and 2 only: replica 0 of these configs is in the main jobs.", "",
-        *sweep, f"sweep.replicas = {max(REPLICA_SEEDS) + 1}", f"sweep.population = {len(REPLICA_CONFIGS)}", "",
-        "tasks.names = [", *[f"    '{name}'," for name in replicas], "]", "tasks.runnable = True", "",
-        "optimizers.names = ['adam_default']", "optimizers.families = {'nadamw': (0, 32)}", ""]))
-    return replicas
+    path.write_text("\n".join([
+        *[f"# {line}" for line in header], "# Written by `python scripts/make_small.py spec`; `make_small.py` runs "
+        "replicas 1 and 2 only.", "", *sweep, f"sweep.replicas = {max(REPLICA_SEEDS) + 1}",
+        f"sweep.population = {population}", "", "tasks.names = [", *[f"    '{name}'," for name in tasks], "]",
+        "tasks.runnable = True", "", *optimizers, ""]))
+    return tasks
+
+
+def standard_tasks() -> list[str]:
+    """The benchmark's `standard` suite tasks (`eval.benchmark.suites.STANDARD_TASKS`), in its order."""
+    from eval.benchmark.suites import STANDARD_TASKS
+
+    return [task for tasks in STANDARD_TASKS.values() for task in tasks]
+
+
+def write_replica_specs(mini: list[str]) -> tuple[list[str], list[str]]:
+    """Writes `REPLICAS_SPEC` and `BASELINE_REPLICAS_SPEC` (they need no pilot); returns their tasks."""
+    replicas = write_replica_spec(
+        REPLICAS_SPEC, ["taskset-small, third part: replica seeds 1 and 2 of adam_default and nadamw_seed0..31 on "
+                        "one", "taskset-mini task per sampled family."],
+        replica_tasks(mini), len(REPLICA_CONFIGS),
+        ["optimizers.names = ['adam_default']", "optimizers.families = {'nadamw': (0, 32)}"])
+    baseline = write_replica_spec(
+        BASELINE_REPLICAS_SPEC, ["taskset-small, fourth part: replica seeds 1 and 2 of adam_default on the "
+                                 "benchmark's standard tasks", "that are not replica tasks (eval/benchmark/suites.py)."],
+        sorted(set(standard_tasks()) - set(replicas)), 1, ["optimizers.names = ['adam_default']"])
+    return replicas, baseline
 
 
 def spec(args) -> None:
     mini = mini_tasks()
-    replicas = write_replicas_spec(mini)
+    replicas, baseline_replicas = write_replica_specs(mini)
     if args.replicas_only:
-        print(f"wrote {REPLICAS_SPEC} ({len(replicas)} tasks)", file=sys.stderr)
+        print(f"wrote {REPLICAS_SPEC} ({len(replicas)} tasks), {BASELINE_REPLICAS_SPEC} "
+              f"({len(baseline_replicas)} tasks)", file=sys.stderr)
         return
     rows = {r["name"]: r for r in json.loads(PILOT.read_text())["tasks"]}
     facts = choose(rows, catalogue(), mini)
@@ -290,10 +320,11 @@ def spec(args) -> None:
 
 
 def replica_jobs() -> list:
-    """The replica spec's jobs of replicas 1 and 2 (replica 0 of these configs is in the main jobs)."""
+    """The replica specs' jobs of replicas 1 and 2 (replica 0 of these configs is in the main jobs)."""
     import curves
 
-    return [job for job in curves.plan(curves.load_spec(REPLICAS_SPEC)) if job.replica in REPLICA_SEEDS]
+    return [job for path in (REPLICAS_SPEC, BASELINE_REPLICAS_SPEC) for job in curves.plan(curves.load_spec(path))
+            if job.replica in REPLICA_SEEDS]
 
 
 def spec_jobs() -> list:
@@ -305,14 +336,16 @@ def spec_jobs() -> list:
 
 
 def ordered_jobs(jobs: list) -> list:
-    """`jobs`, cheapest first by the pilot's timing (replica jobs of 33 configs come early), so a
+    """`jobs`: the standard suite's first (its reference can ship before taskset-small is complete),
+    each part cheapest first by the pilot's timing (replica jobs of 33 configs come early), so a
     session that stops has finished whole tasks and the noise estimate rather than a bit of each."""
     rows = {r["name"]: r for path in (make_mini.PILOT, PILOT) if path.exists()
             for r in json.loads(path.read_text())["tasks"]}
+    standard = set(standard_tasks())
 
-    def cost(job) -> float:
+    def cost(job) -> tuple[bool, float]:
         row = rows.get(job.task, {})
-        return row.get("seconds_per_config_step", 0.0) * len(job.optimizers)
+        return job.task not in standard, row.get("seconds_per_config_step", 0.0) * len(job.optimizers)
 
     return sorted(jobs, key=cost)
 
@@ -340,15 +373,22 @@ def generate(args) -> None:
     print(json.dumps(summary.to_json(), default=str))
 
 
+def stored_jobs(root: pathlib.Path) -> dict[str, pathlib.Path]:
+    """Job key -> the shard file holding its curves, from `root`'s manifest (read-only: no lock is
+    taken, so it works while `generate` writes there; the manifest lags the disk by seconds)."""
+    from curves.manifest import load_manifest
+    from curves.store import member_jobs
+
+    manifest = load_manifest(root) if root.is_dir() else None
+    if manifest is None:
+        return {}
+    return {job: root / entry["file"] for key, entry in manifest.shards.items() for job in member_jobs(key, entry)}
+
+
 def missing_jobs(root: pathlib.Path) -> list:
     """Jobs of the specs that `root` does not hold yet."""
-    from curves.store import Store
-
-    jobs = spec_jobs()
-    if not root.is_dir():
-        return jobs
-    with Store.open(root) as store:
-        return [job for job in jobs if not store.has_job(job.key)]
+    stored = stored_jobs(root)
+    return [job for job in spec_jobs() if job.key not in stored]
 
 
 def status(args) -> None:
@@ -360,6 +400,34 @@ def status(args) -> None:
 
 def publish(args) -> None:
     make_mini.publish_staging(STAGING, DATA, missing_jobs(STAGING), "python scripts/make_small.py generate")
+
+
+def standard(args) -> None:
+    """Copies the standard suite's jobs out of staging into `STANDARD_DATA` (compacted, verified).
+
+    The copy is a new curve directory whose shards are taskset-small's, byte for
+    byte; `Store.open` indexes them from the files, and `publish_staging` refuses
+    to overwrite an existing reference.
+    """
+    from curves.store import Store
+
+    wanted = set(standard_tasks())
+    jobs = [job for job in spec_jobs() if job.task in wanted]
+    stored = stored_jobs(STAGING)
+    missing = [job for job in jobs if job.key not in stored]
+    if STANDARD_STAGING.exists():
+        shutil.rmtree(STANDARD_STAGING)
+    if not missing:
+        (STANDARD_STAGING / "shards").mkdir(parents=True)
+        for path in sorted({stored[job.key] for job in jobs}):
+            shutil.copy2(path, STANDARD_STAGING / "shards" / path.name)
+        with Store.open(STANDARD_STAGING):
+            pass  # indexes the copied shards into a manifest of their own
+        extra = sorted(set(stored_jobs(STANDARD_STAGING)) - {job.key for job in jobs})
+        if extra:
+            sys.exit(f"{STAGING} packs other jobs with the standard suite's ({len(extra)}, e.g. {extra[:2]}); "
+                     "run `standard` before `publish` compacts staging")
+    make_mini.publish_staging(STANDARD_STAGING, STANDARD_DATA, missing, "python scripts/make_small.py generate")
 
 
 def family_curves(frame):
@@ -440,14 +508,18 @@ def datasheet_tables(frame, choice: dict) -> list[str]:
               "| task family | recorded worker-hours |", "| --- | --- |",
               *[f"| {fam} | {h / 3600:.2f} |" for fam, h in hours.groupby(frame["family"].astype(str)).sum().items()],
               "", "## Replica noise", "",
-              "Replica seeds 0, 1, 2 of `adam_default` and `nadamw_seed0..31` on one task per sampled family: "
-              "the standard deviation over replicas of each config's final normalised valid_inner score, and "
-              "of its final loss relative to the loss, summarised over the family's configs.", "",
-              "| family | tasks | configs | score std, median | score std, p90 | relative loss std, median | "
-              "relative loss std, p90 |", "| --- | --- | --- | --- | --- | --- | --- |"]
+              "Replica seeds 0, 1, 2 of `adam_default` and `nadamw_seed0..31` on one task per sampled family, and "
+              "of `adam_default` on the benchmark's other standard tasks: the standard deviation over replicas of each config's final normalised valid_inner score, and "
+              "of its final loss relative to the loss, summarised over the family's trained configs (every "
+              "replica trained and one made progress; `hparam_lists.noise`). The benchmark's tie rule uses the "
+              "score median.", "",
+              "| family | tasks | configs | trained | diverging on some replicas | score std, median | "
+              "score std, p90 | relative loss std, median | relative loss std, p90 |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for family, noise in sorted(replica_noise(frame).items()):
-        lines.append(f"| {family} | {noise.tasks} | {noise.pairs} | {noise.score_std_median:.4f} | "
-                     f"{noise.score_std_p90:.4f} | {noise.loss_rel_std_median:.2e} | {noise.loss_rel_std_p90:.2e} |")
+        lines.append(f"| {family} | {noise.tasks} | {noise.pairs} | {noise.trained_pairs} | {noise.diverging_pairs} | "
+                     f"{noise.score_std_median:.4f} | {noise.score_std_p90:.4f} | {noise.loss_rel_std_median:.2e} | "
+                     f"{noise.loss_rel_std_p90:.2e} |")
     return lines + ["", *make_mini.optimizer_table(frame), ""]
 
 
@@ -488,6 +560,8 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(run=generate)
     sub.add_parser("status", help="jobs done and missing").set_defaults(run=status)
     sub.add_parser("publish", help="compact, verify and move the complete staging directory").set_defaults(run=publish)
+    sub.add_parser("standard", help="copy the standard suite's jobs into curves/data/standard-reference"
+                   ).set_defaults(run=standard)
     p = sub.add_parser("datasheet", help="statistics and plots -> README.md of the dataset (or --out DIR)")
     p.add_argument("--source", type=pathlib.Path, default=DATA, help="curve directory (default the published one)")
     p.add_argument("--out", type=pathlib.Path, default=None, help="where README.md and the plot go (default: --source)")

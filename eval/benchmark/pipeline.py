@@ -68,7 +68,12 @@ class BenchmarkSettings:
 
 @dataclasses.dataclass(frozen=True)
 class BenchmarkResult:
-    """A finished benchmark: its settings, reference, scores and cost."""
+    """A finished benchmark: its settings, reference, scores and cost.
+
+    `wall_seconds` covers the whole call; `jobs_run` of the `jobs` training jobs ran in it, the
+    others' curves were already in `curves_dir` (a rerun rescores them), so the time is a
+    training time only when the two are equal.
+    """
 
     settings: BenchmarkSettings
     reference: Reference
@@ -77,6 +82,8 @@ class BenchmarkResult:
     wall_seconds: float
     package_version: str
     notes: tuple[str, ...] = ()
+    jobs: int = 0
+    jobs_run: int = 0
 
 
 def run_benchmark(contenders: Sequence[Contender], settings: BenchmarkSettings, curves_dir: str | os.PathLike,
@@ -111,14 +118,15 @@ def run_benchmark(contenders: Sequence[Contender], settings: BenchmarkSettings, 
     for task in tasks:
         task.check_data()
     jobs = plan_jobs(tasks, contenders, to_train, reference.schedules, settings.replicas, settings.eval_batches)
-    run_jobs(jobs, curves_dir, executor=executor, progress=progress)
+    jobs_run = run_jobs(jobs, curves_dir, executor=executor, progress=progress)
     keys = {job.key for job in jobs}
     stored = curves.read(curves_dir, tasks=list(settings.tasks), columns=[*COLUMNS, "job_key"])
     # The directory may hold earlier runs' curves too: keep exactly this run's jobs.
     run = stored[stored["job_key"].astype(str).isin(keys)].drop(columns="job_key").reset_index(drop=True)
-    scores = score_run(reference.curves, run, contenders, baselines, settings.tasks)
+    scores = score_run(reference.curves, run, contenders, baselines, settings.tasks, reference.tie_scores)
     return BenchmarkResult(settings=settings, reference=reference, scores=scores, curves_dir=os.fspath(curves_dir),
-                           wall_seconds=time.perf_counter() - start, package_version=__version__, notes=tuple(notes))
+                           wall_seconds=time.perf_counter() - start, package_version=__version__, notes=tuple(notes),
+                           jobs=len(jobs), jobs_run=jobs_run)
 
 
 def find_baselines(reference: Reference, contenders: Sequence[Contender]

@@ -11,6 +11,7 @@ experiment, not a prefix of the reference's.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import pathlib
 from typing import Any, Sequence
@@ -38,6 +39,8 @@ class Reference:
       curves: pandas DataFrame of `COLUMNS`, the rows of the selected tasks and steps.
       schedules: task -> (steps, eval_every) of its curves.
       manifest_sha256: sha256 of its manifest.json (which pins every shard), or None.
+      tie_scores: task family -> its tie tolerance in score units (`replica_tolerances`); families
+        the reference has no replicas of are absent (machine noise alone ties there).
     """
 
     name: str
@@ -45,6 +48,29 @@ class Reference:
     curves: Any
     schedules: dict[str, tuple[int, int]]
     manifest_sha256: str | None
+    tie_scores: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def replica_tolerances(reference: str | os.PathLike) -> dict[str, float]:
+    """Task family -> the replica noise of the reference, in score units, for the tie rule.
+
+    It is the median over the family's trained (task, config) pairs of the
+    standard deviation of the final normalised `valid_inner` score over replica
+    seeds (`hparam_lists.noise.replica_noise`), measured on every task of the
+    reference that has replicas (not only the run's tasks, so `--tasks` never
+    changes a tolerance). Families without replicas, or without a trained pair, are absent.
+    """
+    import curves
+    from curves.reader import resolve
+    from hparam_lists.noise import replica_noise
+
+    path = resolve(reference)
+    index = curves.read(path, columns=["task", "replica"])
+    tasks = sorted(set(index.loc[index["replica"] > 0, "task"].astype(str)))
+    if not tasks:
+        return {}
+    noise = replica_noise(curves.read(path, tasks=tasks, columns=list(COLUMNS)))
+    return {family: n.score_std_median for family, n in sorted(noise.items()) if math.isfinite(n.score_std_median)}
 
 
 def reference_tasks(reference: str | os.PathLike) -> tuple[str, ...]:
@@ -100,7 +126,7 @@ def load_reference(reference: str | os.PathLike, tasks: Sequence[str], steps: in
         keep |= rows
     chosen = frame[keep].reset_index(drop=True)
     return Reference(name=os.fspath(reference), path=path, curves=chosen, schedules=schedules,
-                     manifest_sha256=manifest_sha256(path))
+                     manifest_sha256=manifest_sha256(path), tie_scores=replica_tolerances(path))
 
 
 def _eval_every(steps: Any, task: str, where: str) -> int:

@@ -2,9 +2,9 @@
 
 `write_report(result, directory, command)` writes, beside the run's curves:
 - `summary.json` (`summary_json`, stable keys, NaN written as null):
-    format ("taskset-benchmark"), format_version (2), command, package_version,
-    wall_seconds, suite, tasks, families {task: family}, weights {task: weight},
-    weighting ("family"), tie_rtol, reference {name, configs, config_names,
+    format ("taskset-benchmark"), format_version (3), command, package_version,
+    wall_seconds, jobs, jobs_run, suite, tasks, families {task: family}, weights {task: weight},
+    weighting ("family"), tie_rtol, tie_scores {family: score units}, reference {name, configs, config_names,
     manifest_sha256, best_config, best_config_mean_score}, schedules {task: {steps,
     eval_every}}, replicas, eval_batches, split ("valid_inner"), bootstrap
     {resamples, seed, confidence, over}, notes [str],
@@ -56,8 +56,11 @@ def summary_json(result: BenchmarkResult, command: str = "") -> dict[str, Any]:
     return {
         "format": RESULT_FORMAT, "format_version": RESULT_VERSION, "command": command,
         "package_version": result.package_version, "wall_seconds": result.wall_seconds,
+        "jobs": result.jobs, "jobs_run": result.jobs_run,
         "suite": s.suite, "tasks": list(s.tasks), "families": dict(scores.families),
         "weights": dict(scores.weights), "weighting": WEIGHTING, "tie_rtol": scoring.TIE_RTOL,
+        "tie_scores": {f: result.reference.tie_scores[f] for f in sorted(set(scores.families.values()))
+                       if f in result.reference.tie_scores},
         "reference": {"name": result.reference.name, "configs": len(scores.reference_configs),
                       "config_names": list(scores.reference_configs),
                       "manifest_sha256": result.reference.manifest_sha256, "best_config": best_name,
@@ -217,7 +220,10 @@ def markdown(summary: dict[str, Any], result: BenchmarkResult) -> str:
         f"{len(tasks)} tasks of {len(families)} task families, {'/'.join(map(str, steps))} steps, "
         f"{summary['replicas']} replica(s), evaluated on {summary['eval_batches']} batches per split; reference "
         f"`{ref['name']}` ({ref['configs']} configs, manifest sha256 `{(ref['manifest_sha256'] or 'none')[:16]}`); "
-        f"{summary['wall_seconds']:.0f} s on {os.cpu_count()} CPU core(s) ({platform.machine()}), "
+        f"{summary['wall_seconds']:.0f} s on {os.cpu_count()} CPU core(s) ({platform.machine()})"
+        + ("" if summary["jobs_run"] == summary["jobs"] else
+           f" training {summary['jobs_run']} of its {summary['jobs']} jobs (the others' curves were stored by an "
+           "earlier run and only rescored)") + ", "
         f"taskset {summary['package_version']}. Curves of this run: `{result.curves_dir}` "
         "(a curve directory: `taskset-bench curves info`).", "",
         "## How to read it", "",
@@ -231,9 +237,13 @@ def markdown(summary: dict[str, Any], result: BenchmarkResult) -> str:
         "initial-to-best gap (TaskSet clips at 0). Lower is better; mean over replicas.",
         f"- **CI**: {boot['confidence']:.0%} percentile bootstrap of the family-weighted mean score, resampling "
         f"families, then their tasks, then the tasks' replicas ({boot['resamples']} resamples, seed {boot['seed']}).",
-        "- **ties**: two final losses within a relative "
-        f"{summary['tie_rtol']:g} of each other are tied (counted half), so that last-bit differences between "
-        "CPUs, thread counts and TensorFlow builds (measured up to ~1e-4) do not decide a comparison.",
+        "- **ties**: two final losses are tied (counted half) when they differ by at most the larger of a relative "
+        f"{summary['tie_rtol']:g} (last-bit differences between CPUs, thread counts and TensorFlow builds, "
+        "measured up to ~1e-4, decide nothing) and the task family's replica noise: the median standard deviation "
+        "over replica seeds of a reference config's score, times the task's initial-to-best gap"
+        + (" (" + ", ".join(f"{f} {v:.4f}" for f, v in summary["tie_scores"].items()) + " score units; "
+           "measured on the reference's replicas)." if summary["tie_scores"] else
+           " (this reference has no replicas, so only the relative tolerance applies)."),
         "- **percentile**: share of reference configs with a worse final loss (ties half, diverged = worst; a "
         "loss tied with reference configs takes the rank of the closest one); 50 = the median reference config, "
         "100 = better than all. Replica r is compared with the reference's replica r where it has one.",

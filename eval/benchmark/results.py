@@ -29,9 +29,10 @@ RUN_PREFIX = "run:"
 SPLIT = "valid_inner"
 """The loss all scores use: the validation split the reference configs were not selected on."""
 RESULT_FORMAT = "taskset-benchmark"
-RESULT_VERSION = 2
-"""2: scores against the reference alone, loss ties within `scoring.TIE_RTOL`, family-weighted
-aggregates with per-family rows, per-replica comparisons."""
+RESULT_VERSION = 3
+"""3: ties within the larger of `scoring.TIE_RTOL` and the reference's replica noise (`tie_scores`);
+2: scores against the reference alone, family-weighted aggregates with per-family rows, per-replica
+comparisons."""
 QUANTILES = (0.1, 0.5, 0.9)
 WEIGHTING = "family"
 
@@ -210,13 +211,14 @@ class _Config:
 
 
 class _Task:
-    """The reference of one task: its bounds, its configs' curves and final losses."""
+    """The reference of one task: its bounds, tie tolerance, its configs' curves and final losses."""
 
-    def __init__(self, frame) -> None:
+    def __init__(self, frame, tie_score: float = 0.0) -> None:
         self.configs = _configs(frame)
         curves = [curve for config in self.configs.values() for _, curve, _ in config.replicas.values()]
         self.initial, self.best = scoring.bounds([c[0] for c in curves if len(c)],
                                                  np.concatenate(curves) if curves else [])
+        self.atol = scoring.tie_atol(tie_score, self.initial, self.best)
         self.target = scoring.median_target([self.configs[n].final_at(0) if 0 in self.configs[n].replicas
                                              else float(np.mean(list(self.configs[n].finals().values())))
                                              for n in sorted(self.configs)])
@@ -239,7 +241,7 @@ class _Task:
 
 
 def score_run(reference_curves, run_curves, contenders: Sequence[Contender], baselines: Sequence[Baseline],
-              tasks: Sequence[str]) -> Scores:
+              tasks: Sequence[str], tie_scores: dict[str, float] | None = None) -> Scores:
     """Scores every contender on every task against the reference (see the module docstring).
 
     Args:
@@ -249,6 +251,7 @@ def score_run(reference_curves, run_curves, contenders: Sequence[Contender], bas
       contenders: the optimizers under test, in report order.
       baselines: the baselines found or trained.
       tasks: the tasks, in report order.
+      tie_scores: task family -> tie tolerance in score units (`Reference.tie_scores`); absent or None: 0.
     """
     from hparam_lists.weighting import task_weights
 
@@ -257,9 +260,9 @@ def score_run(reference_curves, run_curves, contenders: Sequence[Contender], bas
     run["optimizer"] = RUN_PREFIX + run["optimizer"].astype(str)
     ref_task = reference_curves["task"].astype(str)
     run_task = run["task"].astype(str)
-    refs = {t: _Task(reference_curves[ref_task == t]) for t in tasks}
-    runs = {t: _configs(run[run_task == t]) for t in tasks}
     families = {t: str(reference_curves.loc[ref_task == t, "family"].astype(str).iloc[0]) for t in tasks}
+    refs = {t: _Task(reference_curves[ref_task == t], (tie_scores or {}).get(families[t], 0.0)) for t in tasks}
+    runs = {t: _configs(run[run_task == t]) for t in tasks}
     weights = task_weights([families[t] for t in tasks], WEIGHTING)
     weight = dict(zip(tasks, map(float, weights)))
     reference_configs = tuple(sorted(set(reference_curves["optimizer"].astype(str))))
@@ -303,13 +306,15 @@ def _contender_result(contender: Contender, tasks, refs, runs, baselines, baseli
         win = {}
         for b in baselines:
             theirs = baseline_config(b, task)
-            win[b.key] = float(np.mean([scoring.compare(loss, theirs.final_at(r)) for r, loss in sorted(finals.items())]))
+            win[b.key] = float(np.mean([scoring.compare(loss, theirs.final_at(r), atol=ref.atol)
+                                        for r, loss in sorted(finals.items())]))
         per_task[task] = TaskResult(
             score=float(np.mean(replica_scores)), score_mean=float(np.mean(ref.score(mine, "mean"))),
             final_loss=float(np.mean(list(finals.values()))),
-            percentile=float(np.mean([scoring.percentile(loss, ref.losses_at(r, names))
+            percentile=float(np.mean([scoring.percentile(loss, ref.losses_at(r, names), atol=ref.atol)
                                       for r, loss in sorted(finals.items())])),
-            win=win, target=ref.target, time_to_target=scoring.time_to_target(mine.steps, mine.mean_curve(), ref.target),
+            win=win, target=ref.target,
+            time_to_target=scoring.time_to_target(mine.steps, mine.mean_curve(), ref.target, atol=ref.atol),
             diverged=sum(not ok for _, _, ok in mine.replicas.values()), replicas=len(mine.replicas),
             replica_scores=tuple(replica_scores))
     rows = [per_task[t] for t in tasks]

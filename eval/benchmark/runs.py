@@ -80,8 +80,8 @@ def plan_jobs(tasks: Sequence[Any], contenders: Sequence[Contender], baselines: 
     return jobs
 
 
-def run_jobs(jobs: Sequence[BenchmarkJob], root: str | os.PathLike, executor=None, progress: bool = False) -> None:
-    """Runs the jobs without a shard under `root` (see `curves.runner.generate`).
+def run_jobs(jobs: Sequence[BenchmarkJob], root: str | os.PathLike, executor=None, progress: bool = False) -> int:
+    """Runs the jobs without a shard under `root` (see `curves.runner.generate`); returns how many ran.
 
     Raises:
       RunFailedError: a job failed; the message gives its error (the traceback
@@ -97,6 +97,7 @@ def run_jobs(jobs: Sequence[BenchmarkJob], root: str | os.PathLike, executor=Non
         raise RunFailedError(f"{len(summary.failed)} training job(s) failed, e.g. {first['optimizers']!r} on "
                              f"{first['task']} replica {first['replica']}: {first['error']} (tracebacks in "
                              f"{os.fspath(root)}/manifest.json)")
+    return summary.written + summary.raced
 
 
 def train_contenders(task, optimizer_configs: Sequence[OptimizerConfig], steps: int, eval_every: int,

@@ -38,13 +38,23 @@ confidence interval is a hierarchical bootstrap over families, their tasks and
 the tasks' replicas (`bootstrap_ci`). The performance profile (Dolan & More
 2002) compares solvers with each other, so it alone depends on who is in the run.
 
-Ties (`TIE_RTOL`): two final losses are tied when they differ by at most a
-relative 1e-3. Until a reference with replicas measures replica-to-replica noise
-(`hparam_lists.noise.replica_noise`; taskset-small's replica tasks), this fixed
-tolerance stands in for it: reruns of one config on another CPU, thread count or
-TensorFlow build were measured to differ by up to ~1.1e-4 relative (the quick
-suite's MNIST-1D MLP, 1.537172 vs 1.536999), ten times below it, while real
-differences between optimizers on these tasks are mostly percent-level.
+Ties (`losses_tied`): two final losses on a task are tied when they differ by
+at most the larger of
+
+  machine noise   a relative `TIE_RTOL` = 1e-3: reruns of one config on another
+                  CPU, thread count or TensorFlow build were measured to differ by
+                  up to ~1.1e-4 relative (the quick suite's MNIST-1D MLP, 1.537172
+                  vs 1.536999), ten times below it;
+  replica noise   the task family's measured replica-to-replica spread, in score
+                  units, times the task's initial-to-best gap (`tie_atol`): the
+                  median over the reference's trained (task, config) pairs of the
+                  standard deviation of the normalised score over replica seeds
+                  (`hparam_lists.noise.replica_noise`, read from the reference's
+                  own replicas by `eval.benchmark.reference`). A difference smaller
+                  than one replica standard deviation is one a rerun with another
+                  seed would as likely reverse, so it is no verdict. A reference
+                  without replicas of a family (the quick suite) has machine noise
+                  only.
 """
 
 from __future__ import annotations
@@ -69,32 +79,41 @@ def _as_keys(losses) -> np.ndarray:
     return np.where(np.isfinite(losses), losses, np.inf)
 
 
-def losses_tied(a, b, rtol: float = TIE_RTOL) -> np.ndarray:
-    """Elementwise: both losses failed (non-finite), or |a - b| <= rtol * max(|a|, |b|).
+def tie_atol(score_tolerance: float, initial: float, best: float) -> float:
+    """A tolerance in score units as a loss difference on a task: score_tolerance * (initial - best).
+
+    0 when the tolerance or the bounds are unusable (not finite, or initial <= best).
+    """
+    span = initial - best
+    atol = score_tolerance * span
+    return float(atol) if math.isfinite(atol) and span > 0 and atol > 0 else 0.0
+
+
+def losses_tied(a, b, rtol: float = TIE_RTOL, atol: float = 0.0) -> np.ndarray:
+    """Elementwise: both losses failed (non-finite), or |a - b| <= max(rtol * max(|a|, |b|), atol).
 
     Symmetric in a and b, so "a ties b" never depends on which is the reference.
     """
     a, b = _as_keys(a), _as_keys(b)
     both_failed = np.isinf(a) & np.isinf(b)
     with np.errstate(invalid="ignore"):
-        close = np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b))
+        close = np.abs(a - b) <= np.maximum(rtol * np.maximum(np.abs(a), np.abs(b)), atol)
     return both_failed | (np.isfinite(a) & np.isfinite(b) & close)
 
 
-def compare(loss, other, rtol: float = TIE_RTOL) -> np.ndarray:
+def compare(loss, other, rtol: float = TIE_RTOL, atol: float = 0.0) -> np.ndarray:
     """Elementwise 1.0 where `loss` is better (lower) than `other`, 0.5 where tied, else 0.0.
 
     A non-finite loss (a failure) is worse than every finite one and ties another failure.
     """
     keys, others = _as_keys(loss), _as_keys(other)
-    return np.where(losses_tied(keys, others, rtol), 0.5, np.where(keys < others, 1.0, 0.0))
+    return np.where(losses_tied(keys, others, rtol, atol), 0.5, np.where(keys < others, 1.0, 0.0))
 
 
-def percentile(loss: float, reference_losses: Sequence[float], rtol: float = TIE_RTOL) -> float:
+def percentile(loss: float, reference_losses: Sequence[float], rtol: float = TIE_RTOL, atol: float = 0.0) -> float:
     """The share (%) of reference configs the optimizer beats on final loss, ties counting half.
 
-    A loss within a relative `rtol` of one or more reference configs
-    (`losses_tied`) is taken as the closest of them (a rerun of it, up to
+    A loss tied with one or more reference configs (`losses_tied`) is taken as the closest of them (a rerun of it, up to
     machine noise) and gets that config's own rank among the reference: the
     share of configs with a worse loss, its exact equals (itself included)
     counting half. So a rerun of a reference config on another CPU, thread
@@ -110,7 +129,7 @@ def percentile(loss: float, reference_losses: Sequence[float], rtol: float = TIE
     Args:
       loss: the optimizer's final validation loss.
       reference_losses: each reference config's final validation loss.
-      rtol: the tie tolerance.
+      rtol, atol: the tie tolerances (`losses_tied`).
 
     Returns:
       A number in [0, 100]; NaN when there are no reference configs.
@@ -119,7 +138,7 @@ def percentile(loss: float, reference_losses: Sequence[float], rtol: float = TIE
     if reference.size == 0:
         return math.nan
     key = _as_keys([loss])[0]
-    tied = losses_tied(np.full(reference.shape, key), reference, rtol)
+    tied = losses_tied(np.full(reference.shape, key), reference, rtol, atol)
     if tied.any():
         with np.errstate(invalid="ignore"):
             distance = np.abs(reference - key)  # NaN where both failed: the closest possible
@@ -177,7 +196,7 @@ def median_target(reference_losses: Sequence[float]) -> float | None:
 
 
 def time_to_target(steps: Sequence[int], losses: Sequence[float], target: float | None,
-                   rtol: float = TIE_RTOL) -> int | None:
+                   rtol: float = TIE_RTOL, atol: float = 0.0) -> int | None:
     """The first evaluation step whose loss is <= `target` or tied with it; None if none is, or no target.
 
     A NaN loss (after divergence) never reaches the target.
@@ -185,7 +204,7 @@ def time_to_target(steps: Sequence[int], losses: Sequence[float], target: float 
     if target is None:
         return None
     losses = np.asarray(losses, dtype=np.float64)
-    reached = np.flatnonzero(np.isfinite(losses) & ((losses <= target) | losses_tied(losses, target, rtol)))
+    reached = np.flatnonzero(np.isfinite(losses) & ((losses <= target) | losses_tied(losses, target, rtol, atol)))
     return int(np.asarray(steps)[reached[0]]) if reached.size else None
 
 

@@ -5,12 +5,13 @@ A `Suite` names a reference curve dataset (a name registered in
 
   quick     10 offline tasks, 200 steps: a smoke test (`curves/data/quick-reference`,
             made from `curves/specs/quick_reference.gin`).
-  standard  the suite to cite: neural-network tasks only, about two per task family,
-            1,000 steps, every aggregate weighted by family (`STANDARD_TASKS`).
+  standard  the suite to cite: 28 neural-network tasks of `taskset-small`, two sampled
+            tasks per family plus six fixed ones, 1,000 steps, every aggregate weighted
+            by family (`STANDARD_TASKS`), against `standard-reference` (with replicas).
   mini      every task of the `taskset-mini` curve dataset (128 of its 150 tasks are
             quadratics or test functions).
 
-`standard` and `mini` are registered when the `taskset-mini` curve dataset is.
+`standard` and `mini` are registered when their reference curve datasets are.
 Registering another suite is one `SUITES.register(name, Suite(...))`.
 Nothing here imports TensorFlow or NumPy.
 """
@@ -55,40 +56,65 @@ config-step on a CPU core, so the benchmark of one optimizer (one config per tas
 200 steps) takes a few minutes on two cores. Why each was chosen, by task."""
 
 
-STANDARD_REFERENCE = "taskset-mini"
+STANDARD_REFERENCE = "standard-reference"
 STANDARD_STEPS = 1000
+STANDARD_VERSION = 1
+"""Bumped whenever `STANDARD_TASKS` changes: reports print it, so that a cited result names its tasks."""
 STANDARD_EXCLUDED_FAMILIES = ("quadratic", "test_functions")
 """Families the standard suite leaves out: cheap synthetic problems that are not neural networks."""
+STANDARD_FIXED = 6
+"""Fixed (hand-designed) tasks in the standard suite: the cheapest one of each family, then the cheapest six."""
 STANDARD_TASKS = {
-    "char_rnn_lm": ("char_rnn_lm_seed16",),
-    "conv_fc": ("conv_fc_seed19",),
-    "conv_pooling": ("conv_pooling_seed4",),
-    "maf": ("maf_seed36",),
-    "mlp": ("mlp_seed49", "mlp_seed77"),
-    "mlp_ae": ("mlp_ae_seed59", "mlp_ae_seed15"),
+    "char_rnn_lm": ("char_rnn_lm_seed16", "char_rnn_lm_seed37"),
+    "conv_fc": ("conv_fc_seed19", "conv_fc_seed97", "fixed_conv_fc_digits_16x16_fc64x2_tanh_bs32"),
+    "conv_pooling": ("conv_pooling_seed4", "conv_pooling_seed53", "fixed_conv_pooling_digits_16x32_mean_bs64"),
+    "maf": ("maf_seed36", "maf_seed27"),
+    "mlp": ("mlp_seed21", "mlp_seed49", "fixed_mlp_digits_64x4_swish_bs32"),
+    "mlp_ae": ("mlp_ae_seed15", "mlp_ae_seed59", "fixed_mlp_ae_digits_64x16_linear_l1_bs64"),
     "mlp_vae": ("mlp_vae_seed16", "mlp_vae_seed53"),
-    "nvp": ("nvp_seed23",),
-    "rnn_text_classification": ("rnn_text_classification_seed89",),
-    "sequence": ("sequence_seed45", "sequence_seed64"),
+    "nvp": ("nvp_seed23", "nvp_seed31", "fixed_nvp_digits_3x64_bs64"),
+    "rnn_text_classification": ("rnn_text_classification_seed89", "rnn_text_classification_seed71"),
+    "sequence": ("sequence_seed45", "sequence_seed64", "fixed_sequence_copy_len5_vocab4_gru32"),
     "transformer_lm": ("transformer_lm_seed27",),
     "word_rnn_lm": ("word_rnn_lm_seed37",),
 }
-"""The standard suite (provisional): 16 tasks of 12 task families, reference `STANDARD_REFERENCE`.
+"""The standard suite, version `STANDARD_VERSION`: 28 tasks of the 12 neural families of `taskset-small`.
 
-How it is chosen: every family of the reference except `STANDARD_EXCLUDED_FAMILIES`,
-and of each family the `per_family=2` tasks of the reference with the lowest cost
-per config-step in the pilot timings (`curves/specs/taskset_mini_pilot.json`):
-exactly `pick_per_family` over them (a test checks it). taskset-mini has only one task of eight of these families and no fixed
-neural-network task, so the provisional suite has 16 tasks, not the ~30 it is
-meant to have; its reference has one replica (replica seed 0).
+How it was chosen (`standard_choice`, frozen on taskset-small's spec of 2026-11-30): of each
+sampled family, its **replica task** (the one on which taskset-small trains replica seeds 1
+and 2 of `adam_default` and `nadamw_seed0..31`, so the reference measures that family's
+replica noise, on which the tie rule rests) and the other sampled task with the lowest pilot
+cost per config-step (`curves/specs/taskset_*_pilot.json`); then of the fixed neural tasks,
+the cheapest of each family and of those the `STANDARD_FIXED` cheapest. The transformer and
+word-RNN families had one task in taskset-small then, so they have one here. Every task is
+in `taskset-small`, and the reference `standard-reference` is exactly its jobs for these
+tasks (bit for bit the same shards), plus replica seeds 1 and 2 of `adam_default` on the
+tasks that are not replica tasks, so every contender replica meets the `adam_default`
+replica of the same seed. Cheapness is a bias: the suite, like taskset-small's cap, speaks
+for the cheaper half of each family. The table is frozen: tasks added to taskset-small later
+change it only with a new `STANDARD_VERSION`."""
 
-Switching to taskset-small once it is published: set `STANDARD_REFERENCE =
-"taskset-small"`, replace this table with `pick_per_family` applied to
-taskset-small's sampled tasks and their pilot costs
-(`curves/specs/taskset_small_pilot.json`), add its fixed neural-network tasks
-under their families, and keep `STANDARD_STEPS` (taskset-small's curves are
-1,000 steps too); the benchmark code reads everything else (schedule, replicas,
-families) from the reference itself."""
+
+def standard_choice(costs: dict[str, tuple[str, float]], replica_tasks: dict[str, str],
+                    fixed: int = STANDARD_FIXED) -> dict[str, tuple[str, ...]]:
+    """The standard suite's rule (see `STANDARD_TASKS`), a pure function of its candidates.
+
+    Args:
+      costs: candidate task -> (family, seconds per config-step); names starting "fixed_" are fixed tasks.
+      replica_tasks: family -> its replica task (must be among the candidates).
+      fixed: how many fixed tasks to take.
+
+    Returns:
+      family -> (replica task, cheapest other sampled task, [its chosen fixed task]), families sorted.
+    """
+    sampled = {t: c for t, c in costs.items() if not t.startswith("fixed_")}
+    others = pick_per_family({t: c for t, c in sampled.items() if t not in replica_tasks.values()}, per_family=1)
+    fixed_by_family = pick_per_family({t: c for t, c in costs.items() if t.startswith("fixed_")}, per_family=1)
+    cheapest_fixed = sorted((costs[tasks[0]][1], tasks[0]) for tasks in fixed_by_family.values())[:fixed]
+    chosen_fixed = {costs[task][0]: task for _, task in cheapest_fixed}
+    families = sorted({family for family, _ in sampled.values()} - set(STANDARD_EXCLUDED_FAMILIES))
+    return {family: tuple(t for t in (replica_tasks.get(family), *others.get(family, ()), chosen_fixed.get(family))
+                          if t is not None) for family in families}
 
 
 def pick_per_family(costs: dict[str, tuple[str, float]], per_family: int = 2,
@@ -150,7 +176,7 @@ def _register_shipped() -> None:
         SUITES.register("standard", Suite(
             name="standard",
             description=f"{len(tasks)} neural-network tasks of {len(STANDARD_TASKS)} families, {STANDARD_STEPS} "
-                        "steps, family-weighted (provisional, on taskset-mini)",
+                        f"steps, family-weighted (version {STANDARD_VERSION})",
             reference=STANDARD_REFERENCE, tasks=tasks, steps=STANDARD_STEPS))
     if "taskset-mini" in PUBLISHED_CURVES:
         SUITES.register("mini", Suite(name="mini", description="every task of the shipped taskset-mini curves",

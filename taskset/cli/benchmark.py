@@ -128,7 +128,8 @@ def cmd_benchmark(args) -> int:
     families = sorted(set(scores.families.values()))
     sys.stdout.write(f"{len(settings.tasks)} tasks ({len(families)} families, each weighing the same) of suite "
                      f"{settings.suite!r} against {len(scores.reference_configs)} reference configs of "
-                     f"{settings.reference!r}, {result.wall_seconds:.0f} s (score: 0 = the reference's best, "
+                     f"{settings.reference!r}, {result.wall_seconds:.0f} s, {result.jobs_run} of "
+                     f"{result.jobs} training jobs run (score: 0 = the reference's best, "
                      "1 = no progress, below 0 = better than every reference config; lower is better)\n")
     keys = [b.key for b in scores.baselines]
     print_table([(c.contender.spec, f"{c.mean_score:.3f}", f"[{c.score_ci[0]:.3f}, {c.score_ci[1]:.3f}]",

@@ -160,3 +160,21 @@ def test_each_replica_is_compared_with_the_same_replica_of_the_reference():
     run2 = run.assign(replica=run["replica"] + 1)  # replicas 1 and 2
     t1 = score_run(ref, run2, [CONTENDER], baselines[:1], ["t1"]).contenders[0].tasks["t1"]
     assert t1.win == {"adam_default": (1.0 + 0.0) / 2}  # 1.2 vs 1.4 on replica 1 wins; 1.3 vs mean 1.2 loses
+
+
+def test_a_difference_within_the_familys_replica_noise_is_a_tie_and_beyond_it_a_verdict():
+    baselines, _, _ = find_baselines(reference(), [CONTENDER])
+    # t1: initial 2.0, best 1.0, so a tolerance of 0.05 score units is a loss difference of 0.05.
+    near = pd.DataFrame(rows("t1", {"sgdm_seed0": [2.0, 1.2, 0.96]}, {"sgdm_seed0": SGD}))
+    far = pd.DataFrame(rows("t1", {"sgdm_seed0": [2.0, 1.2, 0.94]}, {"sgdm_seed0": SGD}))
+
+    def verdict(run, tie_scores):
+        result = score_run(REFERENCE, run, [CONTENDER], baselines[:1], ["t1"], tie_scores).contenders[0]
+        return result.tasks["t1"].win["adam_default"], result.tasks["t1"].percentile
+
+    # 0.96 against adam_default's 1.0: beyond the relative 1e-3, within 0.05 of noise.
+    assert verdict(near, None) == (1.0, 100.0)
+    # Tied with adam_default, it takes adam_default's rank: better than b and c, level with itself.
+    assert verdict(near, {"quadratic": 0.05}) == (0.5, pytest.approx(100 * (2 + 0.5) / 3))
+    assert verdict(far, {"quadratic": 0.05}) == (1.0, 100.0)
+    assert verdict(near, {"another_family": 0.05}) == (1.0, 100.0)

@@ -1,4 +1,4 @@
-"""Verdicts a user can trust, on the shipped quick reference's real curves (no training).
+"""Verdicts a user can trust, on the shipped quick and standard references' real curves (no training).
 
 - A contender's numbers depend only on its own curves and the reference: adding or removing
   other contenders changes none of them.
@@ -6,6 +6,7 @@
   between CPUs) has win rate exactly 0.5 against the reference's `adam_default` and the same
   percentile as the reference's own `adam_default`, on every task.
 - Perturbing every reference loss by a relative 1e-4 changes no verdict of that rerun.
+The standard reference has replicas, so its ties also include the families' replica noise.
 """
 
 from __future__ import annotations
@@ -21,25 +22,25 @@ from eval.benchmark.contenders import KIND_CONFIG, Contender
 from eval.benchmark.pipeline import find_baselines
 from eval.benchmark.reference import load_reference
 from eval.benchmark.results import score_run
-from eval.benchmark.suites import QUICK_STEPS, QUICK_TASKS
+from eval.benchmark.suites import get_suite
 from taskset.optimizers import get_optimizer_config
 
-TASKS = tuple(QUICK_TASKS)
 CPU_NOISE = 1.1e-4
 """The largest relative difference measured between a rerun of adam_default on another 2-core
 machine and its quick-reference curve (1.537172 vs 1.536999 on the MNIST-1D MLP)."""
 
 
-@pytest.fixture(scope="module")
-def reference():
+@pytest.fixture(scope="module", params=["quick", "standard"])
+def reference(request):
     import os
     import tempfile
 
+    suite = get_suite(request.param)
     with tempfile.TemporaryDirectory() as cache:
         old = os.environ.get("TASKSET_CACHE_DIR")
         os.environ["TASKSET_CACHE_DIR"] = cache
         try:
-            yield load_reference("quick-reference", TASKS, QUICK_STEPS)
+            yield load_reference(suite.reference, suite.tasks, suite.steps)
         finally:
             if old is None:
                 os.environ.pop("TASKSET_CACHE_DIR")
@@ -55,8 +56,9 @@ def scaled(frame: pd.DataFrame, factors: np.ndarray) -> pd.DataFrame:
 
 
 def rerun(reference, name: str, spec: str, noise: float, seed: int) -> pd.DataFrame:
-    """Reference config `name`'s curves as a run's contender `spec`, each curve off by +-`noise` relative."""
-    rows = reference.curves[reference.curves["optimizer"].astype(str) == name].copy()
+    """Reference config `name`'s replica-0 curves as a run's contender `spec`, each off by +-`noise` relative."""
+    curves = reference.curves
+    rows = curves[(curves["optimizer"].astype(str) == name) & (curves["replica"] == 0)].copy()
     rows["optimizer"] = spec
     signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=len(rows))
     return scaled(rows, 1.0 + noise * signs)
@@ -64,6 +66,16 @@ def rerun(reference, name: str, spec: str, noise: float, seed: int) -> pd.DataFr
 
 def adam_contender() -> Contender:
     return Contender("adam_default", KIND_CONFIG, get_optimizer_config("adam_default"))
+
+
+def tasks_of(reference) -> tuple[str, ...]:
+    return tuple(reference.schedules)
+
+
+def score(reference, curves, run, contenders):
+    """`score_run` with the reference's own tie tolerances, against its `adam_default`."""
+    return score_run(curves, run, contenders, reference_baselines(reference, contenders), tasks_of(reference),
+                     reference.tie_scores)
 
 
 def reference_baselines(reference, contenders):
@@ -74,16 +86,21 @@ def reference_baselines(reference, contenders):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_adam_default_rerun_ties_itself_and_takes_its_percentile(reference, seed):
     contender = adam_contender()
-    scores = score_run(reference.curves, rerun(reference, "adam_default", "adam_default", CPU_NOISE, seed),
-                       [contender], reference_baselines(reference, [contender]), TASKS)
+    scores = score(reference, reference.curves, rerun(reference, "adam_default", "adam_default", CPU_NOISE, seed),
+                   [contender])
     (result,) = scores.contenders
     assert result.win_rate["adam_default"] == 0.5
     names = sorted(set(reference.curves["optimizer"].astype(str)))
-    for task in TASKS:
-        rows = reference.curves[reference.curves["task"].astype(str) == task]
+    for task in tasks_of(reference):
+        rows = reference.curves[(reference.curves["task"].astype(str) == task) & (reference.curves["replica"] == 0)]
         finals = {str(n): float(v[-1]) if s == "ok" else float("nan")
                   for n, v, s in zip(rows["optimizer"], rows["valid_inner"], rows["status"].astype(str))}
-        own = scoring.percentile(finals["adam_default"], [finals[n] for n in names])
+        family = str(rows["family"].iloc[0])
+        initial, best = scoring.bounds(
+            [v[0] for v in reference.curves.loc[reference.curves["task"].astype(str) == task, "valid_inner"]],
+            np.concatenate(list(reference.curves.loc[reference.curves["task"].astype(str) == task, "valid_inner"])))
+        atol = scoring.tie_atol(reference.tie_scores.get(family, 0.0), initial, best)
+        own = scoring.percentile(finals["adam_default"], [finals[n] for n in names], atol=atol)
         assert result.tasks[task].win == {"adam_default": 0.5}, task
         assert result.tasks[task].percentile == own, task
 
@@ -94,9 +111,9 @@ def test_perturbing_the_reference_by_1e_4_changes_no_verdict(reference, seed):
     run = rerun(reference, "adam_default", "adam_default", CPU_NOISE, seed)
     signs = np.random.default_rng(100 + seed).choice([-1.0, 1.0], size=len(reference.curves))
     perturbed = dataclasses.replace(reference, curves=scaled(reference.curves, 1.0 + 1e-4 * signs))
-    before = score_run(reference.curves, run, [contender], reference_baselines(reference, [contender]), TASKS)
-    after = score_run(perturbed.curves, run, [contender], reference_baselines(perturbed, [contender]), TASKS)
-    for task in TASKS:
+    before = score(reference, reference.curves, run, [contender])
+    after = score(perturbed, perturbed.curves, run, [contender])
+    for task in tasks_of(reference):
         b, a = before.contenders[0].tasks[task], after.contenders[0].tasks[task]
         assert (a.win, a.percentile, a.time_to_target) == (b.win, b.percentile, b.time_to_target), task
     assert after.contenders[0].win_rate == before.contenders[0].win_rate == {"adam_default": 0.5}
@@ -107,13 +124,16 @@ def test_other_contenders_change_none_of_a_contenders_numbers(reference):
     others = [Contender(name, KIND_CONFIG, get_optimizer_config(name)) for name in ("nadamw_seed3", "adam8p_seed1")]
     present = set(reference.curves["optimizer"].astype(str))
     others = [c for c in others if c.spec in present]
-    assert others, "the quick reference holds these configs"
+    assert others, "the reference holds these configs"
     runs = {c.spec: rerun(reference, c.spec, c.spec, CPU_NOISE, 7) for c in [adam, *others]}
     baselines = reference_baselines(reference, [adam])
-    alone = score_run(reference.curves, runs["adam_default"], [adam], baselines, TASKS).contenders[0]
+    tasks = tasks_of(reference)
+    alone = score_run(reference.curves, runs["adam_default"], [adam], baselines, tasks,
+                      reference.tie_scores).contenders[0]
     crowd = score_run(reference.curves, pd.concat(list(runs.values()), ignore_index=True), [adam, *others],
-                      baselines, TASKS)
+                      baselines, tasks, reference.tie_scores)
     assert crowd.contenders[0].to_json() == alone.to_json()
     # And the other way round: a contender's numbers do not move when adam_default leaves the run.
-    without = score_run(reference.curves, runs[others[0].spec], [others[0]], baselines, TASKS).contenders[0]
+    without = score_run(reference.curves, runs[others[0].spec], [others[0]], baselines, tasks,
+                        reference.tie_scores).contenders[0]
     assert crowd.contenders[1].to_json() == without.to_json()

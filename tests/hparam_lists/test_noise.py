@@ -32,3 +32,16 @@ def test_noise_is_zero_for_identical_replicas_and_grows_with_their_spread():
     assert noisy["mlp"].score_std_median == pytest.approx(0.2, rel=1e-5)
     assert noisy["mlp"].loss_rel_std_median == pytest.approx(0.1 / 0.6, rel=1e-5)
     assert noisy["mlp"].tasks == 1
+
+
+def test_untrained_pairs_are_left_out_and_divergence_splits_are_counted():
+    frame = _curves(0.1)
+    # c1 on a0 diverges on replica 2 only; c0 on b0 never leaves its initial loss (score 1 everywhere).
+    frame.loc[(frame["task"] == "a0") & (frame["optimizer"] == "c1") & (frame["replica"] == 2), "status"] = "diverged"
+    flat = (frame["task"] == "b0") & (frame["optimizer"] == "c0")
+    frame.loc[flat, "valid_inner"] = pd.Series([np.array([1.0, 1.0, 1.0], np.float32)] * int(flat.sum()),
+                                               index=frame.index[flat])
+    noise = replica_noise(frame)
+    assert (noise["mlp"].pairs, noise["mlp"].trained_pairs, noise["mlp"].diverging_pairs) == (2, 1, 1)
+    assert noise["mlp"].score_std_median == pytest.approx(0.2, rel=1e-5)
+    assert (noise["quadratic"].pairs, noise["quadratic"].trained_pairs) == (2, 1)
