@@ -242,7 +242,8 @@ def markdown(summary: dict[str, Any], result: BenchmarkResult) -> str:
         "measured up to ~1e-4, decide nothing) and the task family's replica noise: the median standard deviation "
         "over replica seeds of a reference config's score, times the task's initial-to-best gap"
         + (" (" + ", ".join(f"{f} {v:.4f}" for f, v in summary["tie_scores"].items()) + " score units; "
-           "measured on the reference's replicas)." if summary["tie_scores"] else
+           "measured on the reference's replicas; percentiles, which are ranks, use the relative tolerance "
+           "only)." if summary["tie_scores"] else
            " (this reference has no replicas, so only the relative tolerance applies)."),
         "- **percentile**: share of reference configs with a worse final loss (ties half, diverged = worst; a "
         "loss tied with reference configs takes the rank of the closest one); 50 = the median reference config, "

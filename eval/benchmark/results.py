@@ -311,7 +311,7 @@ def _contender_result(contender: Contender, tasks, refs, runs, baselines, baseli
         per_task[task] = TaskResult(
             score=float(np.mean(replica_scores)), score_mean=float(np.mean(ref.score(mine, "mean"))),
             final_loss=float(np.mean(list(finals.values()))),
-            percentile=float(np.mean([scoring.percentile(loss, ref.losses_at(r, names), atol=ref.atol)
+            percentile=float(np.mean([scoring.percentile(loss, ref.losses_at(r, names))
                                       for r, loss in sorted(finals.items())])),
             win=win, target=ref.target,
             time_to_target=scoring.time_to_target(mine.steps, mine.mean_curve(), ref.target, atol=ref.atol),
