@@ -121,10 +121,11 @@ def run_pilot(path: pathlib.Path, names: list[str], timer, workers: int) -> None
     print(f"wrote {path}", file=sys.stderr)
 
 
-def estimated_seconds(seconds_per_config_step: float) -> float:
-    """One task's job: set-up plus 160 configs x (1,000 steps + evaluations at a third of a step)."""
+def estimated_seconds(seconds_per_config_step: float, configs: int = NADAMW_CONFIGS + ADAM8P_CONFIGS) -> float:
+    """One job of `configs` configs (a task's main job: 160): set-up plus configs x (1,000 steps +
+    evaluations at a third of a step)."""
     evaluated = (STEPS // EVAL_EVERY + 1) * 4 * EVAL_BATCHES / 3
-    return SETUP_SECONDS + (NADAMW_CONFIGS + ADAM8P_CONFIGS) * (STEPS + evaluated) * seconds_per_config_step
+    return SETUP_SECONDS + configs * (STEPS + evaluated) * seconds_per_config_step
 
 
 QUOTAS = {"fixed": 14, "mlp": 5, "mlp_ae": 4, "mlp_vae": 3, "sequence": 2, "nvp": 1, "maf": 1, "conv_fc": 1,

@@ -339,15 +339,20 @@ def ordered_jobs(jobs: list) -> list:
     """`jobs`: the standard suite's first (its reference can ship before taskset-small is complete),
     each part cheapest first by the pilot's timing (replica jobs of 33 configs come early), so a
     session that stops has finished whole tasks and the noise estimate rather than a bit of each."""
-    rows = {r["name"]: r for path in (make_mini.PILOT, PILOT) if path.exists()
+    rows, standard = pilot_rows(), set(standard_tasks())
+    return sorted(jobs, key=lambda job: (job.task not in standard, pilot_seconds(job, rows)))
+
+
+def pilot_rows() -> dict[str, dict]:
+    """Pilot rows by task name, of taskset-mini's pilot and this dataset's."""
+    return {r["name"]: r for path in (make_mini.PILOT, PILOT) if path.exists()
             for r in json.loads(path.read_text())["tasks"]}
-    standard = set(standard_tasks())
 
-    def cost(job) -> tuple[bool, float]:
-        row = rows.get(job.task, {})
-        return job.task not in standard, row.get("seconds_per_config_step", 0.0) * len(job.optimizers)
 
-    return sorted(jobs, key=cost)
+def pilot_seconds(job, rows: dict[str, dict]) -> float:
+    """A job's estimated idle worker-seconds from its task's pilot timing (0 when it has none: the
+    pilot's over-limit tasks are never in a spec)."""
+    return make_mini.estimated_seconds(rows.get(job.task, {}).get("seconds_per_config_step", 0.0), len(job.optimizers))
 
 
 def seed(args) -> None:
@@ -394,8 +399,11 @@ def missing_jobs(root: pathlib.Path) -> list:
 def status(args) -> None:
     jobs, missing = spec_jobs(), missing_jobs(STAGING)
     by_family = collections.Counter(make_mini.family_of(j.task) for j in missing)
+    rows = pilot_rows()
+    pending = sum(pilot_seconds(job, rows) for job in missing)
     print(json.dumps({"jobs": len(jobs), "done": len(jobs) - len(missing), "missing": len(missing),
-                      "missing_by_family": dict(sorted(by_family.items()))}, indent=1))
+                      "missing_by_family": dict(sorted(by_family.items())),
+                      "missing_idle_worker_hours": round(pending / 3600, 1)}, indent=1))
 
 
 def publish(args) -> None:

@@ -51,10 +51,11 @@ def staged():
     return curves.read(STAGING)
 
 
-def test_every_neural_family_has_six_tasks_or_is_still_being_timed(make_small):
+def test_every_neural_family_has_six_tasks_or_is_still_being_timed_or_over_budget(make_small):
     """A family may be short of six sampled tasks only while the pilot has not timed its whole sample
-    (the budget-bound families are timed in full to find their cheap tasks); then the choice records
-    the shortfall. The replica spec has one task per sampled family."""
+    (the budget-bound families are timed in full to find their cheap tasks), or when its budget
+    cannot pay for six at the cap; the choice records the shortfall. The replica spec has one task
+    per sampled family."""
     main = curves.load_spec(make_small.SPEC)
     families = collections.Counter(t.config_dict.get("family", t.name.rsplit("_seed", 1)[0]) for t in main.tasks
                                    if not t.name.startswith("fixed_"))
@@ -63,7 +64,8 @@ def test_every_neural_family_has_six_tasks_or_is_still_being_timed(make_small):
         fact = choice[family]
         assert families[family] + fact["short"] >= make_small.TARGET_PER_FAMILY, family
         if fact["short"]:
-            assert fact["not_timed"], f"{family} is short of tasks although its whole sample was timed"
+            assert fact["not_timed"] or fact["budget_bound"], \
+                f"{family} is short of tasks although its whole sample was timed and its budget pays for more"
     replicas = curves.load_spec(make_small.REPLICAS_SPEC)
     assert len(replicas.tasks) == 14
     assert {job.replica for job in make_small.spec_jobs() if len(job.optimizers) == 33} == {1, 2}
@@ -78,6 +80,21 @@ def test_the_spec_is_the_documented_choice_from_the_committed_pilot(make_small):
     assert json.loads(make_small.CHOICE.read_text())["tasks"] == facts["tasks"]
     for family, fact in facts["families"].items():
         assert fact["admitted_share_of_sample"] >= 0.5 or fact["budget_bound"], family
+
+
+def test_generation_runs_the_standard_jobs_first_then_cheapest_first(make_small, spec_jobs):
+    ordered = make_small.ordered_jobs(spec_jobs)
+    standard = set(make_small.standard_tasks())
+    first = [job.task in standard for job in ordered]
+    assert sorted(first, reverse=True) == first and any(first) and not all(first)
+    rows = make_small.pilot_rows()
+    rest = [make_small.pilot_seconds(job, rows) for job in ordered if job.task not in standard]
+    assert rest == sorted(rest) and rest[0] < rest[-1]
+    replica = next(job for job in spec_jobs if len(job.optimizers) == 33)
+    main = next(job for job in spec_jobs if job.task == replica.task and len(job.optimizers) == 160)
+    setup = make_small.make_mini.SETUP_SECONDS
+    assert (make_small.pilot_seconds(replica, rows) - setup) * 160 == pytest.approx(
+        (make_small.pilot_seconds(main, rows) - setup) * 33)
 
 
 def test_taskset_mini_is_a_strict_subset_of_the_jobs(spec_jobs):
