@@ -23,8 +23,12 @@ dearer than any cap). A family's **cap** is the median pilot cost of its sample,
 so it admits about half of the family's runnable tasks, unless the family's
 `FAMILY_BUDGET_SECONDS` cannot pay for the tasks it still needs at that cap: then
 the cap is the budget over those tasks (the transformer and word-RNN families,
-whose median task costs tens of worker-hours). Either way it is raised to the
-next timed cost only when fewer than `TARGET_PER_FAMILY` tasks would pass. Tasks
+whose median task costs tens of worker-hours). A median cap is raised to the
+next timed cost only when fewer than `TARGET_PER_FAMILY` tasks would pass; a
+budget cap that leaves the family short is raised instead to spend the budget:
+the family's cheapest timed tasks, cheapest first, while their sum fits
+`FAMILY_BUDGET_SECONDS` (`spend_budget`; the LM families get two tasks each
+rather than none). Tasks
 are then drawn by the same seeded permutation among the sample's tasks under
 the cap until the family holds `TARGET_PER_FAMILY` sampled tasks (taskset-mini's
 own tasks count). Every runnable fixed task of a neural family whose pilot cost
@@ -217,6 +221,10 @@ def choose(rows: dict[str, dict], entries: dict[str, list], mini: list[str]) -> 
             if len(have) + len(under) >= TARGET_PER_FAMILY or cap < median or not finite or cap >= finite[-1]:
                 break  # a budget-bound cap is never raised: the family stays short (see "short")
             cap = min(c for c in finite if c > cap)
+        if cap < median and len(have) + len(under) < TARGET_PER_FAMILY:
+            cap = spend_budget([cost[n] for n in sample if n in cost and n not in have], needed, cap,
+                               FAMILY_BUDGET_SECONDS)
+            under = [n for n in sample if n in cost and cost[n] <= cap and n not in have]
         chosen = under[:max(0, TARGET_PER_FAMILY - len(have))]
         fixed = sorted(e.name for e in entries[f"fixed:{family}"] if e.name in cost and cost[e.name] <= cap
                        and e.name not in mini)
@@ -236,6 +244,18 @@ def choose(rows: dict[str, dict], entries: dict[str, list], mini: list[str]) -> 
         added += chosen + fixed
     return {"families": families, "tasks": added,
             "estimated_worker_seconds": sum(f["estimated_worker_seconds"] for f in families.values())}
+
+
+def spend_budget(costs: list[float], needed: int, cap: float, budget: float) -> float:
+    """The cap that admits the cheapest of `costs`, cheapest first, while at most `needed` of them
+    cost at most `budget` together; never below `cap` (pure)."""
+    total = 0.0
+    for price in sorted(costs)[:needed]:
+        if total + price > budget:
+            break
+        total += price
+        cap = max(cap, price)
+    return cap
 
 
 def replica_tasks(mini: list[str]) -> list[str]:

@@ -82,6 +82,21 @@ def test_the_spec_is_the_documented_choice_from_the_committed_pilot(make_small):
         assert fact["admitted_share_of_sample"] >= 0.5 or fact["budget_bound"], family
 
 
+def test_a_budget_bound_family_spends_its_budget_on_its_cheapest_tasks(make_small):
+    spend = make_small.spend_budget
+    assert spend([5.0, 1.0, 3.0, 9.0], needed=3, cap=2.0, budget=10.0) == 5.0  # 1 + 3 + 5 fit
+    assert spend([5.0, 1.0, 3.0, 9.0], needed=3, cap=2.0, budget=8.0) == 3.0  # 1 + 3; 5 more would not
+    assert spend([5.0, 1.0, 3.0, 9.0], needed=1, cap=2.0, budget=100.0) == 2.0  # the cheapest is under the cap
+    assert spend([20.0, 30.0], needed=2, cap=2.0, budget=10.0) == 2.0  # nothing fits: the cap stays
+    assert spend([], needed=2, cap=2.0, budget=10.0) == 2.0
+    choice = json.loads(make_small.CHOICE.read_text())["families"]
+    for family in ("transformer_lm", "word_rnn_lm"):
+        fact = choice[family]
+        assert fact["budget_bound"] and fact["chosen"] and fact["cap_seconds"] > (
+            make_small.FAMILY_BUDGET_SECONDS / (make_small.TARGET_PER_FAMILY - len(fact["from_mini"])))
+        assert fact["estimated_worker_seconds"] <= 1.5 * make_small.FAMILY_BUDGET_SECONDS, family
+
+
 def test_generation_runs_the_standard_jobs_first_then_cheapest_first(make_small, spec_jobs):
     ordered = make_small.ordered_jobs(spec_jobs)
     standard = set(make_small.standard_tasks())
