@@ -216,15 +216,15 @@ def choose(rows: dict[str, dict], entries: dict[str, list], mini: list[str]) -> 
         median = statistics.median_high(timed)
         cap = min(median, FAMILY_BUDGET_SECONDS / needed)
         finite = [c for c in timed if math.isfinite(c)]
+        candidates = [n for n in sample if n in cost and n not in have]
         while True:
-            under = [n for n in sample if n in cost and cost[n] <= cap and n not in have]
+            under = [n for n in candidates if cost[n] <= cap]
             if len(have) + len(under) >= TARGET_PER_FAMILY or cap < median or not finite or cap >= finite[-1]:
-                break  # a budget-bound cap is never raised: the family stays short (see "short")
+                break  # a budget-bound cap is not stepped up here; `spend_budget` raises it below
             cap = min(c for c in finite if c > cap)
         if cap < median and len(have) + len(under) < TARGET_PER_FAMILY:
-            cap = spend_budget([cost[n] for n in sample if n in cost and n not in have], needed, cap,
-                               FAMILY_BUDGET_SECONDS)
-            under = [n for n in sample if n in cost and cost[n] <= cap and n not in have]
+            cap = spend_budget([cost[n] for n in candidates], needed, cap, FAMILY_BUDGET_SECONDS)
+            under = [n for n in candidates if cost[n] <= cap]
         chosen = under[:max(0, TARGET_PER_FAMILY - len(have))]
         fixed = sorted(e.name for e in entries[f"fixed:{family}"] if e.name in cost and cost[e.name] <= cap
                        and e.name not in mini)
@@ -370,8 +370,8 @@ def pilot_rows() -> dict[str, dict]:
 
 
 def pilot_seconds(job, rows: dict[str, dict]) -> float:
-    """A job's estimated idle worker-seconds from its task's pilot timing (0 when it has none: the
-    pilot's over-limit tasks are never in a spec)."""
+    """A job's estimated idle worker-seconds from its task's pilot timing (set-up only when the pilot
+    has no timing of it: the pilot's over-limit tasks are never in a spec)."""
     return make_mini.estimated_seconds(rows.get(job.task, {}).get("seconds_per_config_step", 0.0), len(job.optimizers))
 
 

@@ -104,12 +104,6 @@ def test_adam_default_rerun_ties_itself_and_takes_its_percentile(reference, seed
         rows = reference.curves[(reference.curves["task"].astype(str) == task) & (reference.curves["replica"] == 0)]
         finals = {str(n): float(v[-1]) if s == "ok" else float("nan")
                   for n, v, s in zip(rows["optimizer"], rows["valid_inner"], rows["status"].astype(str))}
-        family = str(rows["family"].iloc[0])
-        initial, best = scoring.bounds(
-            [v[0] for v in reference.curves.loc[reference.curves["task"].astype(str) == task, "valid_inner"]],
-            np.concatenate(list(reference.curves.loc[reference.curves["task"].astype(str) == task, "valid_inner"])))
-        atol = scoring.tie_atol(reference.tie_scores.get(family, 0.0), initial, best)
-        assert atol >= 0.0
         own = scoring.percentile(finals["adam_default"], [finals[n] for n in names])
         assert result.tasks[task].win["adam_default"] == 0.5, task
         assert abs(result.tasks[task].percentile - own) <= rank_slack(finals, names), task
