@@ -20,6 +20,7 @@ References: Metz et al. 2020, arXiv:2002.11887 (TaskSet), section 5;
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 import numpy as np
@@ -167,8 +168,34 @@ def bayes_opt_run(space: Sequence[Dim], pool: np.ndarray, observe: np.ndarray, r
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class BOTask:
+    """One task's BO runs (one per seed), as a worker process receives them (see `bayes_opt_curves`)."""
+
+    index: int
+    space: tuple[Dim, ...]
+    pool: np.ndarray
+    observe: np.ndarray
+    report: np.ndarray
+    trials: int
+    seeds: tuple[int, ...]
+
+
+def bayes_opt_task(task: BOTask) -> np.ndarray:
+    """The sum over `task.seeds` of task `task.index`'s BO curves: (trials,).
+
+    The run with seed s uses random_state derived from (s, index), so tasks do not
+    share proposals and a run is the same in any process.
+    """
+    out = np.zeros(task.trials)
+    for seed in task.seeds:
+        state = int(np.random.SeedSequence([int(seed), task.index]).generate_state(1)[0])
+        out += bayes_opt_run(task.space, task.pool, task.observe, task.report, task.trials, state)
+    return out
+
+
 def bayes_opt_curves(space: Sequence[Dim], pool: np.ndarray, observe: np.ndarray, report: np.ndarray,
-                     trials: int, seeds: Sequence[int], progress=None) -> np.ndarray:
+                     trials: int, seeds: Sequence[int], progress=None, workers: int = 1) -> np.ndarray:
     """BO on every task, averaged over `seeds`: (tasks, trials) mean best reported score.
 
     Args:
@@ -177,20 +204,45 @@ def bayes_opt_curves(space: Sequence[Dim], pool: np.ndarray, observe: np.ndarray
       observe: (tasks, n) scores BO sees.
       report: (tasks, n) scores reported.
       trials: configs tried per run.
-      seeds: one BO run per seed and task; task t's run with seed s uses
-        random_state derived from (s, t), so tasks do not share proposals.
+      seeds: one BO run per seed and task (see `bayes_opt_task`).
       progress: optional callable invoked once per finished run (e.g. tqdm.update).
+      workers: local processes the tasks are spread over (1: this process). BO is
+        the evaluation's dearest part (seconds per run) and its runs are
+        independent, so N cores take about 1/N of the time, with the same result.
 
     Returns:
       (tasks, trials) array.
+
+    Raises:
+      ConfigError: no seed, or `workers` below 1.
+      ExecutorError: a worker process failed.
     """
     if not seeds:
         raise ConfigError("Bayesian optimisation needs at least one seed")
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ConfigError(f"BO workers must be an integer >= 1, got {workers!r}")
+    tasks = [BOTask(t, tuple(space), pool, observe[t], report[t], trials, tuple(int(s) for s in seeds))
+             for t in range(len(observe))]
     out = np.zeros((len(observe), trials))
-    for t in range(len(observe)):
-        for seed in seeds:
-            state = int(np.random.SeedSequence([int(seed), t]).generate_state(1)[0])
-            out[t] += bayes_opt_run(space, pool, observe[t], report[t], trials, state)
-            if progress is not None:
+    for task, curve in _run_tasks(tasks, workers):
+        out[task.index] = curve
+        if progress is not None:
+            for _ in seeds:
                 progress()
     return out / len(seeds)
+
+
+def _run_tasks(tasks: list[BOTask], workers: int):
+    """Yields (task, `bayes_opt_task(task)`) as tasks finish, in this process or in `workers` processes."""
+    if workers == 1:
+        for task in tasks:
+            yield task, bayes_opt_task(task)
+        return
+    from curves.errors import ExecutorError
+    from curves.executors import ProcessExecutor
+
+    with ProcessExecutor(workers=workers, threads=None) as executor:
+        for outcome in executor.run(bayes_opt_task, tasks):
+            if outcome.error:
+                raise ExecutorError(f"BO on task {outcome.job.index} failed: {outcome.error}\n{outcome.traceback}")
+            yield outcome.job, outcome.result

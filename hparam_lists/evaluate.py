@@ -215,7 +215,7 @@ def family_holdouts(task_families: Sequence[str]) -> list[tuple[str, np.ndarray]
 def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials: int, folds: int = 5,
                       bo_seeds: Sequence[int] = (0, 1), seed: int = 0, given: HparamList | None = None,
                       progress: bool = False, dataset: str = "", manifest_sha256: str | None = None,
-                      weighting: str = DEFAULT_WEIGHTING) -> EvaluationResult:
+                      weighting: str = DEFAULT_WEIGHTING, workers: int = 1) -> EvaluationResult:
     """Runs every protocol on score matrices of the same tasks and configs.
 
     Args:
@@ -232,6 +232,7 @@ def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials
       manifest_sha256: the curves' manifest hash, recorded in the settings.
       weighting: how training tasks count in the refits and in `best_single`:
         "family" (each task family one unit) or "task" (`hparam_lists.weighting`).
+      workers: local processes for BO, the dearest part (the result does not depend on it).
 
     Returns:
       The EvaluationResult.
@@ -264,7 +265,8 @@ def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials
         with tqdm(total=len(fit.tasks) * len(bo_seeds), desc="bayes_opt", disable=not progress,
                   leave=False) as bar:
             shared["bayes_opt"] = bayes_opt_curves(space, coordinates, fit.scores[:, pool], report.scores[:, pool],
-                                                   trials, settings.bo_seeds, progress=bar.update)
+                                                   trials, settings.bo_seeds, progress=bar.update,
+                                                   workers=workers)
     if ADAM_DEFAULT in fit.configs:
         column = fit.configs.index(ADAM_DEFAULT)
         shared["adam_default"] = np.repeat(report.scores[:, [column]], trials, axis=1)
@@ -289,7 +291,7 @@ def evaluate_matrices(fit: ScoreMatrix, report: ScoreMatrix, family: str, trials
 def evaluate(curves, hparam_list: HparamList, trials: int | None = None, folds: int = 5,
              bo_seeds: Sequence[int] = (0, 1), seed: int = 0, report_split: str = REPORT_SPLIT,
              progress: bool = False, dataset: str = "", manifest_sha256: str | None = None,
-             weighting: str | None = None) -> EvaluationResult:
+             weighting: str | None = None, workers: int = 1) -> EvaluationResult:
     """Evaluates `hparam_list` and its fitting recipe on a curves DataFrame.
 
     The list's fit settings (family, split, aggregation) drive the refits; the
@@ -300,7 +302,7 @@ def evaluate(curves, hparam_list: HparamList, trials: int | None = None, folds: 
       hparam_list: the list (and recipe) to evaluate.
       trials: the largest k (default: the list's length, at most 20 and at most
         the number of the family's configs in `curves`).
-      folds, bo_seeds, seed, progress, dataset, manifest_sha256: see `evaluate_matrices`.
+      folds, bo_seeds, seed, progress, dataset, manifest_sha256, workers: see `evaluate_matrices`.
       report_split: the split scores are reported on.
       weighting: "family" or "task" for the refits; None follows the list's own recipe.
 
@@ -314,7 +316,8 @@ def evaluate(curves, hparam_list: HparamList, trials: int | None = None, folds: 
     if trials is None:
         trials = min(len(hparam_list), 20, len(fit.family_columns(recipe.family)))
     return evaluate_matrices(fit, report, recipe.family, trials, folds, bo_seeds, seed, hparam_list, progress,
-                             dataset, manifest_sha256, recipe.weighting if weighting is None else weighting)
+                             dataset, manifest_sha256, recipe.weighting if weighting is None else weighting,
+                             workers)
 
 
 def _cross_validate(name: str, fit: ScoreMatrix, report: ScoreMatrix, pool: np.ndarray, trials: int,

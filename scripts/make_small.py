@@ -355,12 +355,17 @@ def spec_jobs() -> list:
     return jobs + replica_jobs()
 
 
-def ordered_jobs(jobs: list) -> list:
+def ordered_jobs(jobs: list, longest_first: bool = False) -> list:
     """`jobs`: the standard suite's first (its reference can ship before taskset-small is complete),
     each part cheapest first by the pilot's timing (replica jobs of 33 configs come early), so a
-    session that stops has finished whole tasks and the noise estimate rather than a bit of each."""
+    session that stops has finished whole tasks and the noise estimate rather than a bit of each.
+
+    `longest_first` puts the dearest first instead: a job is lost if its session stops before it
+    ends, so a job longer than the tail of any session completes only if a session starts with it.
+    """
     rows, standard = pilot_rows(), set(standard_tasks())
-    return sorted(jobs, key=lambda job: (job.task not in standard, pilot_seconds(job, rows)))
+    sign = -1 if longest_first else 1
+    return sorted(jobs, key=lambda job: (job.task not in standard, sign * pilot_seconds(job, rows)))
 
 
 def pilot_rows() -> dict[str, dict]:
@@ -392,7 +397,7 @@ def generate(args) -> None:
     import curves
     from curves.executors import ProcessExecutor
 
-    jobs = ordered_jobs(replica_jobs() if args.replicas_only else spec_jobs())
+    jobs = ordered_jobs(replica_jobs() if args.replicas_only else spec_jobs(), args.longest_first)
     with ProcessExecutor(workers=args.workers, threads=1) as executor:
         summary = curves.generate(jobs, args.out, executor=executor, progress=True, largest_first=False)
     print(json.dumps(summary.to_json(), default=str))
@@ -585,6 +590,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", type=pathlib.Path, default=STAGING)
     p.add_argument("--replicas-only", action="store_true", help="only the replica jobs (before the pilot ends)")
+    p.add_argument("--longest-first", action="store_true",
+                   help="start the dearest jobs first (at the start of a session that has time to finish them)")
     p.set_defaults(run=generate)
     sub.add_parser("status", help="jobs done and missing").set_defaults(run=status)
     sub.add_parser("publish", help="compact, verify and move the complete staging directory").set_defaults(run=publish)

@@ -20,6 +20,8 @@ MAX_SEED = 2**31 - 1
 """Seeds (replica seeds, split seeds): non-negative, and they fit a TF int32 seed."""
 MAX_COUNT = 10_000
 """Small counts: folds, repeats, BO runs."""
+MAX_WORKERS = 256
+"""Local worker processes of one command."""
 
 
 def check_int(value: object, name: str, low: int, high: int) -> int:

@@ -11,7 +11,7 @@ Output paths (--out, --report) are checked before any work; if one still
 cannot be written at the end, the result goes next to it or to a temporary
 file or directory, whose path is printed, and the exit status is 1. Bounds
 (exit 2 beyond them, `taskset.limits`): --size and --trials at most 100,000,
---folds at most 10,000, --bo-seeds 0 to 10,000, --seed 0 to 2**31 - 1.
+--folds at most 10,000, --bo-seeds 0 to 10,000, --seed 0 to 2**31 - 1, --workers 1 to 256.
 Exit status: 0 success; 2 bad input (one line on stderr); 1 a result written elsewhere.
 """
 
@@ -67,6 +67,9 @@ def add_commands(sub) -> None:
     p.add_argument("--bo-seeds", type=int, default=2, help="Bayesian optimisation runs per task; 0 skips BO "
                                                            "(default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the k-fold split (default 0)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="local processes for Bayesian optimisation, the dearest part; the results do not depend "
+                        "on it (1 to 256, default 1: this process)")
     p.add_argument("--weighting", choices=WEIGHTINGS, default="family",
                    help="weights of the refits and of best_single, and of the printed means: 'family' (each "
                         "task family one unit) or 'task' (default family); the report shows both")
@@ -139,7 +142,7 @@ def cmd_fit(args) -> int:
 def cmd_evaluate(args) -> int:
     from hparam_lists import evaluate, load_list
     from hparam_lists.report import table_trials, write_report
-    from taskset.limits import MAX_COUNT, MAX_POPULATION, MAX_SEED, check_at_most
+    from taskset.limits import MAX_COUNT, MAX_POPULATION, MAX_SEED, MAX_WORKERS, check_at_most
     from taskset.paths import check_output_dir, write_dir_with_fallback
 
     # Lower bounds of --folds and --trials depend on the data: `evaluate` checks them.
@@ -148,6 +151,7 @@ def cmd_evaluate(args) -> int:
         check_at_most(args.trials, "--trials", MAX_POPULATION)
     check_at_most(_non_negative(args.bo_seeds, "--bo-seeds"), "--bo-seeds", MAX_COUNT)
     _bounded(args.seed, "--seed", 0, MAX_SEED)
+    _bounded(args.workers, "--workers", 1, MAX_WORKERS)
     check_output_dir(args.report, "--report")
     hparam_list = load_list(args.list)
     seeds = range(_non_negative(args.bo_seeds, "--bo-seeds"))
@@ -155,7 +159,7 @@ def cmd_evaluate(args) -> int:
     result = evaluate(frame, hparam_list, trials=args.trials, folds=args.folds, bo_seeds=tuple(seeds),
                       seed=args.seed, report_split=args.report_split,
                       progress=not args.json and sys.stderr.isatty(), dataset=args.curves, manifest_sha256=sha,
-                      weighting=args.weighting)
+                      weighting=args.weighting, workers=args.workers)
     report, written = write_dir_with_fallback(args.report, lambda directory: write_report(result, directory))
     status = 0
     if str(written) != str(args.report):

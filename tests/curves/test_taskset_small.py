@@ -97,7 +97,7 @@ def test_a_budget_bound_family_spends_its_budget_on_its_cheapest_tasks(make_smal
         assert fact["estimated_worker_seconds"] <= 1.5 * make_small.FAMILY_BUDGET_SECONDS, family
 
 
-def test_generation_runs_the_standard_jobs_first_then_cheapest_first(make_small, spec_jobs):
+def test_generation_runs_the_standard_jobs_first_then_by_pilot_cost(make_small, spec_jobs):
     ordered = make_small.ordered_jobs(spec_jobs)
     standard = set(make_small.standard_tasks())
     first = [job.task in standard for job in ordered]
@@ -105,6 +105,10 @@ def test_generation_runs_the_standard_jobs_first_then_cheapest_first(make_small,
     rows = make_small.pilot_rows()
     rest = [make_small.pilot_seconds(job, rows) for job in ordered if job.task not in standard]
     assert rest == sorted(rest) and rest[0] < rest[-1]
+    longest = make_small.ordered_jobs(spec_jobs, longest_first=True)
+    assert [job.task in standard for job in longest] == first
+    assert [make_small.pilot_seconds(job, rows) for job in longest if job.task not in standard] == sorted(
+        rest, reverse=True)
     replica = next(job for job in spec_jobs if len(job.optimizers) == 33)
     main = next(job for job in spec_jobs if job.task == replica.task and len(job.optimizers) == 160)
     setup = make_small.make_mini.SETUP_SECONDS

@@ -101,3 +101,5 @@ def test_bayes_opt_curves_average_seeds_and_report_the_report_split():
     assert set(np.concatenate(single)) <= set(report)
     with pytest.raises(ConfigError, match="at least one seed"):
         bayes_opt_curves(SPACE, points, observe[None], report[None], 4, seeds=())
+    with pytest.raises(ConfigError, match="BO workers must be an integer >= 1, got 0"):
+        bayes_opt_curves(SPACE, points, observe[None], report[None], 4, seeds=(0,), workers=0)

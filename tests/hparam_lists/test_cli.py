@@ -61,6 +61,17 @@ def test_evaluate_writes_the_report_and_results(fitted, curve_dir, tmp_path, cap
     assert "## kfold" in markdown and "![kfold](kfold.png)" in markdown and "speed-up" in markdown
 
 
+def test_evaluate_on_worker_processes_gives_the_same_results(fitted, curve_dir, tmp_path, capsys):
+    results = []
+    for workers in ("1", "2"):
+        assert main(["lists", "evaluate", str(fitted), "--curves", str(curve_dir), "--report",
+                     str(tmp_path / workers), "--folds", "2", "--trials", "4", "--bo-seeds", "2", "--workers", workers,
+                     "--json"]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    assert results[0] == results[1]
+    assert results[0]["protocols"]["kfold"]["methods"]["bayes_opt"]
+
+
 def test_evaluate_text_summary(fitted, curve_dir, tmp_path, capsys):
     assert main(["lists", "evaluate", str(fitted), "--curves", str(curve_dir), "--report", str(tmp_path / "r"),
                  "--folds", "2", "--trials", "2", "--bo-seeds", "0"]) == 0
@@ -81,6 +92,8 @@ def test_evaluate_text_summary(fitted, curve_dir, tmp_path, capsys):
      "folds must be an integer in [2, 8]"),
     (["lists", "evaluate", "{list}", "--curves", "{dir}", "--report", "{tmp}/r", "--bo-seeds", "-1"],
      "--bo-seeds must be a non-negative integer, got -1"),
+    (["lists", "evaluate", "{list}", "--curves", "{dir}", "--report", "{tmp}/r", "--workers", "0"],
+     "--workers must be an integer from 1 to 256, got 0"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, curve_dir, fitted, tmp_path, capsys):
     args = [a.format(dir=curve_dir, tmp=tmp_path, list=fitted) for a in args]
