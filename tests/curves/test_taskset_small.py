@@ -154,3 +154,12 @@ def test_any_three_new_jobs_regenerate_bit_for_bit(staged, spec_jobs):
     new = new_jobs(staged, spec_jobs)
     assert len(new) >= 3, f"only {len(new)} new job(s) staged"
     check_regenerates(staged, new, new)
+
+
+def test_the_datasheet_states_the_version_a_download_enforces(make_small):
+    from curves.registry import shipped_version
+
+    frame = curves.read(MINI_DIR, columns=["package_version"])
+    (line,) = make_small.version_lines(MINI_DIR, frame)
+    assert line.startswith(f"`{shipped_version(MINI_DIR)}`") and "schema version 1" in line
+    assert all(version in line for version in frame["package_version"].astype(str).unique())
