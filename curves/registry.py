@@ -204,13 +204,17 @@ def check_index(dataset: "CurveDataset", index: bytes, source: str) -> None:
 
 SHIPPED_DIR = pathlib.Path(__file__).resolve().parent / "data"
 SHIPPED = {
-    "taskset-mini": "this project's shipped curve dataset (curves/data/taskset-mini)",
+    "taskset-mini": "this project's first shipped curve dataset, 150 tasks, mostly quadratics and test functions "
+                    "(curves/data/taskset-mini)",
+    "taskset-small": "the family-balanced curve dataset: taskset-mini plus 6 tasks per neural family where the "
+                     "budget allows, with replicas (curves/data/taskset-small)",
     "quick-reference": "reference curves of the benchmark's quick suite (curves/specs/quick_reference.gin)",
     "standard-reference": "reference curves of the benchmark's standard suite: taskset-small's jobs of its 28 "
                           "tasks, with replicas (scripts/make_small.py standard)",
 }
 """The curve datasets shipped in the repository under `SHIPPED_DIR`/<name>: "downloading" one copies
-(and verifies) its shards into the cache like any other dataset."""
+(and verifies) its shards into the cache like any other dataset. A name registers once its directory
+exists (taskset-small while it is generated in staging/ does not)."""
 
 
 def _register_shipped() -> None:

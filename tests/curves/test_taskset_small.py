@@ -1,11 +1,12 @@
-"""`taskset-small` while it is generated: its specs follow the choice rule, and its shards are right.
+"""`taskset-small`: its specs follow the choice rule, and its shards are right.
 
-Until `scripts/make_small.py publish` moves it into `curves/data/taskset-small`,
-the finished shards live (committed) in `staging/taskset-small`. These tests
-check what is there: the specs are the documented choice from the committed
-pilot timings, every shard is a job of the specs, taskset-mini's jobs are in
-it unchanged, and randomly picked new jobs regenerate bit for bit (as
-tests/curves/test_taskset_mini.py does for the shipped data).
+While it is generated, the finished shards live (committed) in
+`staging/taskset-small`; `scripts/make_small.py publish` moves them into
+`curves/data/taskset-small`. These tests check whichever is there: the specs
+are the documented choice from the committed pilot timings, every shard is a
+job of the specs, taskset-mini's jobs are in it unchanged, and randomly picked
+new jobs regenerate (as tests/curves/test_taskset_mini.py does for
+taskset-mini); once published, it is complete, registered and the default.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import collections
 import importlib.util
 import json
 import pathlib
+import subprocess
 import sys
 
 import pytest
@@ -24,6 +26,7 @@ from tests.curves.test_taskset_mini import affordable, check_regenerates
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 STAGING = ROOT / "staging" / "taskset-small"
+PUBLISHED = ROOT / "curves" / "data" / "taskset-small"
 
 
 def load_make_small():
@@ -46,9 +49,11 @@ def spec_jobs(make_small):
 
 @pytest.fixture(scope="module")
 def staged():
-    if not (STAGING / "manifest.json").exists():
-        pytest.skip("staging/taskset-small does not exist (published, or not seeded yet)")
-    return curves.read(STAGING)
+    """The dataset's curves: the published ones, else those staged so far."""
+    for root in (PUBLISHED, STAGING):
+        if (root / "manifest.json").exists():
+            return curves.read(root)
+    pytest.skip("taskset-small is neither published nor staged (`make_small.py seed` starts it)")
 
 
 def test_every_neural_family_has_six_tasks_or_is_still_being_timed_or_over_budget(make_small):
@@ -116,6 +121,32 @@ def test_generation_runs_the_standard_jobs_first_then_by_pilot_cost(make_small, 
         (make_small.pilot_seconds(main, rows) - setup) * 33)
 
 
+@pytest.fixture(scope="module")
+def published():
+    if not (PUBLISHED / "manifest.json").exists():
+        pytest.skip("taskset-small is not published yet (`make_small.py publish` once `status` has nothing missing)")
+    return curves.read(PUBLISHED)
+
+
+def test_the_published_dataset_is_complete_verified_and_registered(published, spec_jobs, make_small):
+    info = subprocess.run([sys.executable, "-m", "taskset", "curves", "info", "taskset-small", "--json"],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(info.stdout)["curves"] == len(published)
+    subprocess.run([sys.executable, "-m", "taskset", "curves", "verify", "taskset-small"], capture_output=True,
+                   check=True)
+    assert sum(p.stat().st_size for p in PUBLISHED.rglob("*") if p.is_file()) <= 25_000_000
+    assert set(published["job_key"].astype(str)) == {job.key for job in spec_jobs}, "data and spec disagree"
+    choice = json.loads(make_small.CHOICE.read_text())["families"]
+    sampled = published[~published["task"].astype(str).str.startswith("fixed_")].drop_duplicates("task")
+    counts = collections.Counter(sampled["family"].astype(str))
+    for family in make_small.NEURAL_FAMILIES:
+        assert counts[family] == make_small.TARGET_PER_FAMILY - choice[family]["short"], family
+    replicas = published[published["replica"] > 0]
+    assert replicas["task"].nunique() >= 14
+    per_task = replicas.groupby("task", observed=True)["optimizer"].nunique()
+    assert per_task[per_task == 33].size == 14  # adam_default and nadamw_seed0..31 on the replica tasks
+
+
 def test_taskset_mini_is_a_strict_subset_of_the_jobs(spec_jobs):
     mini_keys = set(curves.read(MINI_DIR, columns=["job_key"])["job_key"].astype(str))
     keys = {job.key for job in spec_jobs}
@@ -142,18 +173,33 @@ def new_jobs(staged, spec_jobs) -> list:
     return [job for job in spec_jobs if job.key in done and job.key not in mini_keys]
 
 
+def cpu_types() -> tuple[dict[str, str], dict[str, str]]:
+    """(job key -> the CPU type that made it, CPU type -> its canary task) for taskset-small."""
+    types = json.loads((ROOT / "curves" / "specs" / "cpu_types.json").read_text())["types"]
+    made_on = {key: name for name, t in types.items() for key in t["jobs"].get("taskset-small", [])}
+    return made_on, {name: t["canary"] for name, t in types.items()}
+
+
 def test_three_cheap_new_jobs_regenerate_bit_for_bit(staged, spec_jobs):
     candidates = affordable(staged, new_jobs(staged, spec_jobs), 8.0)
     if len(candidates) < 3:
         pytest.skip(f"only {len(candidates)} new job(s) so far retrain in seconds; `-m slow` retrains any")
-    check_regenerates(staged, candidates, candidates)
+    check_regenerates(staged, spec_jobs, candidates, *cpu_types())
 
 
 @pytest.mark.slow
 def test_any_three_new_jobs_regenerate_bit_for_bit(staged, spec_jobs):
     new = new_jobs(staged, spec_jobs)
     assert len(new) >= 3, f"only {len(new)} new job(s) staged"
-    check_regenerates(staged, new, new)
+    check_regenerates(staged, spec_jobs, new, *cpu_types())
+
+
+def test_every_job_made_on_another_cpu_type_is_one_of_the_specs(staged, spec_jobs):
+    made_on, canaries = cpu_types()
+    keys = {job.key for job in spec_jobs}
+    assert set(made_on) <= keys and set(made_on) <= set(staged["job_key"].astype(str))
+    mains = {job.task: job.key for job in spec_jobs if job.replica == 0 and len(job.optimizers) > 1}
+    assert all(made_on[mains[task]] == name for name, task in canaries.items()), "a canary's job was made elsewhere"
 
 
 def test_the_datasheet_states_the_version_a_download_enforces(make_small):
