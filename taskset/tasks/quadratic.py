@@ -47,6 +47,7 @@ Sampled (uniform choices unless stated):
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -120,7 +121,9 @@ def spectrum(kind: str, params: tuple[float, float], dimension: int, rng: np.ran
     if kind == "linspace":
         return np.linspace(low, high, dimension)
     if kind == "logspace":
-        return np.logspace(np.log10(low), np.log10(high), dimension)
+        # The C library's log10 and power, not NumPy's, whose AVX-512 kernels round some values one ulp
+        # differently: the same task must have the same eigenvalues on every CPU.
+        return np.array([10.0 ** float(x) for x in np.linspace(math.log10(low), math.log10(high), dimension)])
     if kind == "uniform":
         return rng.uniform(low, high, dimension)
     raise ValueError(f"{kind!r} is not a spectral matrix kind; spectral kinds: linspace, uniform, logspace")

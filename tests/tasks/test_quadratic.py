@@ -136,3 +136,11 @@ def test_descends_under_plain_gradient_steps_in_graph_mode():
     for _ in range(20):
         x, last = step(x)
     assert float(last) < 0.5 * float(first)
+
+
+def test_logspace_spectra_are_the_same_bits_on_every_cpu():
+    """Literal values: NumPy's AVX-512 power and log10 round some values one ulp off the C library's."""
+    from taskset.tasks.quadratic import spectrum
+
+    assert spectrum("logspace", (1.0, 1000.0), 7, None).tolist() == [
+        1.0, 3.1622776601683795, 10.0, 31.622776601683793, 100.0, 316.22776601683796, 1000.0]
