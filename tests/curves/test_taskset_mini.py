@@ -15,6 +15,7 @@ made (see scripts/make_mini.py for why the thread count matters).
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import json
 import multiprocessing
 import os
@@ -31,8 +32,9 @@ from taskset.tasks import TASK_FAMILIES
 
 SPLITS = ("train", "valid_inner", "valid_outer", "test")
 REFERENCE_CANARY = "mlp_seed35"
-"""A task whose main job (made, like all of taskset-mini, on the "reference" CPU type) does not
-retrain bit for bit on another: on an AVX-512 AMD EPYC none of its first 4 configs does. Training
+"""A cheap task (3 s for a group of 4 configs) whose curves differ between CPU types: on an AVX-512
+AMD EPYC none of its first 4 configs retrains to the bits the "reference" type (which made
+taskset-mini) stored, so the digest of the group retrained here tells this machine's type. Training
 is deterministic per CPU type, not across types: XLA compiles for the host's instruction set and
 oneDNN picks its kernels at run time, so another type rounds differently (1e-7 to 1e-6 relative
 after 1,000 steps for most configs, 10% for one near its stability limit), and pinning the
@@ -84,52 +86,82 @@ def retrain(task: str, configs: list[str], steps: int, eval_every: int, replica:
     return [{"optimizer": c.optimizer.name, "status": c.status, **{s: c.split(s) for s in SPLITS}} for c in out]
 
 
+def curves_digest(curves) -> str:
+    """sha256 of (optimizer, status, the four splits' float32 bytes) of each curve, in order."""
+    digest = hashlib.sha256()
+    for optimizer, status, splits in curves:
+        digest.update(f"{optimizer}:{status}:".encode())
+        for values in splits:
+            digest.update(np.asarray(values, np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def canary_curves(pool, spec_jobs):
+    """The canary's curves retrained here (`REFERENCE_CANARY`'s main job, its first `GROUP_SIZE` configs)."""
+    from taskset.training.population import GROUP_SIZE
+
+    job = next(j for j in spec_jobs if j.task == REFERENCE_CANARY and j.replica == 0 and len(j.optimizers) > 1)
+    fresh = pool.submit(retrain, job.task, job.optimizer_names[:GROUP_SIZE], job.steps, job.eval_every, job.replica,
+                        job.eval_batches).result()
+    return job, [(c["optimizer"], c["status"], [c[s] for s in SPLITS]) for c in fresh]
+
+
+def this_cpu_type(pool, spec_jobs, fingerprints: dict[str, str]) -> tuple[str | None, str]:
+    """(the CPU type whose canary digest the canary retrained here matches, or None; that digest).
+
+    "reference" is the type that made taskset-mini: its digest is that of the stored canary curves;
+    `fingerprints` gives other types' (`curves/specs/cpu_types.json`).
+    """
+    job, fresh = canary_curves(pool, spec_jobs)
+    stored = curves.read(MINI_DIR, tasks=job.task)
+    stored = stored[stored["job_key"] == job.key].set_index("optimizer")
+    reference = curves_digest([(o, stored.loc[o, "status"], [stored.loc[o, s] for s in SPLITS]) for o, _, _ in fresh])
+    digest = curves_digest(fresh)
+    known = {"reference": reference, **fingerprints}
+    return next((name for name, value in known.items() if value == digest), None), digest
+
+
 def check_regenerates(shipped, spec_jobs, candidates, made_on: dict[str, str] | None = None,
-                      canaries: dict[str, str] | None = None):
+                      fingerprints: dict[str, str] | None = None):
     """Retrains one group of configs of three random `candidates` and compares them with `shipped`.
 
     Args:
       made_on: job key -> the CPU type that made it (`curves/specs/cpu_types.json`); unlisted jobs
-        were made on "reference".
-      canaries: CPU type -> a task whose main job, made on that type, does not retrain bit for bit on
-        the others; "reference" (`REFERENCE_CANARY`) is tried first. The first whose group comes back
-        bit for bit is this machine's type, and the jobs made on it must come back bit for bit; a job
-        made on another type must agree at step 0 (same task, data, init and loss) to `STEP0_RTOL`,
-        and the rest of its curve is not compared: trained on other kernels, a config near its
-        stability limit drifts (10% after 1,000 steps, measured) from the round-off alone.
+        were made on "reference", the type that made taskset-mini.
+      fingerprints: CPU type -> the digest (`curves_digest`) of the canary curves it trains.
+
+    The canary, retrained first, tells this machine's CPU type (`this_cpu_type`). Jobs made on it
+    must come back bit for bit. A job made on another type must agree at step 0 (same task, data,
+    init and loss) to `STEP0_RTOL`, and the rest of its curve is not compared: trained on other
+    kernels, a config near its stability limit drifts (10% after 1,000 steps, measured) from the
+    round-off alone.
     """
     from curves.executors import limit_tf_threads
     from taskset.training.population import GROUP_SIZE
 
     made_on = made_on or {}
-    canaries = {"reference": REFERENCE_CANARY, **(canaries or {})}
     seed = int(os.environ.get("TASKSET_MINI_SEED", random.SystemRandom().randrange(2 ** 32)))
     rng = random.Random(seed)
-    main_jobs = {job.task: job for job in spec_jobs if job.replica == 0 and len(job.optimizers) > 1}
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=limit_tf_threads,
                                                 initargs=(1,)) as pool:
-        def compare(job, configs):
+        here, digest = this_cpu_type(pool, spec_jobs, fingerprints or {})
+        for job in rng.sample(candidates, 3):
+            configs = rng.sample(job.optimizer_names, min(GROUP_SIZE, len(job.optimizers)))
             rows = shipped[shipped["job_key"] == job.key].set_index("optimizer")
             fresh = pool.submit(retrain, job.task, configs, job.steps, job.eval_every, job.replica,
                                 job.eval_batches).result()
-            return [(curve, rows.loc[curve["optimizer"]]) for curve in fresh]
-
-        def bits_equal(pairs):
-            return all(curve["status"] == row["status"] and all(
-                np.asarray(row[s], np.float32).tobytes() == curve[s].tobytes() for s in SPLITS) for curve, row in pairs)
-
-        here = next((kind for kind, task in canaries.items()
-                     if bits_equal(compare(main_jobs[task], main_jobs[task].optimizer_names[:GROUP_SIZE]))), None)
-        for job in rng.sample(candidates, 3):
-            configs = rng.sample(job.optimizer_names, min(GROUP_SIZE, len(job.optimizers)))
-            pairs = compare(job, configs)
-            where = f"TASKSET_MINI_SEED={seed}: {job.task} (made on CPU type {made_on.get(job.key, 'reference')!r}, " \
-                    f"this machine {here or 'of neither type'!r})"
-            if made_on.get(job.key, "reference") == here:
-                assert bits_equal(pairs), f"{where}: not the stored bits"
-                continue
-            for curve, row in pairs:
+            made = made_on.get(job.key, "reference")
+            where = (f"TASKSET_MINI_SEED={seed}: {job.task} (made on CPU type {made!r}; this machine's type is "
+                     f"{here or f'unknown, canary digest {digest}'!r})")
+            for curve in fresh:
+                row = rows.loc[curve["optimizer"]]
+                if made == here:
+                    assert curve["status"] == row["status"], where
+                    for split in SPLITS:
+                        assert np.asarray(row[split], np.float32).tobytes() == curve[split].tobytes(), \
+                            f"{where} {curve['optimizer']} {split}: not the stored bits"
+                    continue
                 for split in SPLITS:
                     np.testing.assert_allclose(curve[split][0], np.asarray(row[split], np.float32)[0], rtol=STEP0_RTOL,
                                                err_msg=f"{where} {curve['optimizer']} {split} at step 0")
