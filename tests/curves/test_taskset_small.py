@@ -200,3 +200,14 @@ def test_every_job_made_on_another_cpu_type_is_one_of_the_specs(staged, spec_job
     assert set(made_on.values()) == set(fingerprints) and "reference" not in fingerprints
     assert all(len(value) == 64 for value in fingerprints.values())
     assert len(set(fingerprints.values())) == len(fingerprints)
+
+
+def test_the_shipped_list_is_the_family_weighted_greedy_fit_of_the_shipped_curves(published):
+    from hparam_lists import fit, load_list, manifest_sha256
+
+    shipped_list = load_list("nadamw-small")
+    assert shipped_list.dataset == "taskset-small" and len(shipped_list) == 50
+    assert shipped_list.manifest_sha256 == manifest_sha256(PUBLISHED) and shipped_list.fit.weighting == "family"
+    refit = fit(published, "nadamw", size=50, dataset="taskset-small", manifest_sha256=manifest_sha256(PUBLISHED),
+                weighting="family")
+    assert refit.entries == shipped_list.entries and refit.fit == shipped_list.fit
