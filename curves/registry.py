@@ -56,7 +56,7 @@ TASKSET_FILES = {
 }
 
 MINI_DIR = pathlib.Path(__file__).resolve().parent / "data" / "taskset-mini"
-DEFAULT_DATASET = "taskset-mini"
+DEFAULT_DATASET = "taskset-small"
 """The curves a command uses when none is named (`lists fit`, `lists evaluate`): the shipped dataset."""
 
 

@@ -23,7 +23,7 @@ import sys
 from taskset.cli.output import print_json, print_table
 from taskset.datasets.base import SPLITS
 
-DEFAULT_CURVES = "taskset-mini"
+DEFAULT_CURVES = "taskset-small"
 """`curves.registry.DEFAULT_DATASET` (a test keeps them equal), spelled here so that building
 the parser does not import `curves` (pyarrow, 0.4 s)."""
 

@@ -184,16 +184,6 @@ def test_any_three_jobs_regenerate_bit_for_bit(shipped, spec_jobs):
     check_regenerates(shipped, spec_jobs, spec_jobs)
 
 
-def test_taskset_mini_is_the_default_dataset_of_the_list_commands():
-    from curves.registry import DEFAULT_DATASET
-    from taskset.cli.main import build_parser
-
-    parser = build_parser()
-    for command in (["lists", "fit", "--family", "nadamw", "--out", "x.json"], ["lists", "evaluate", "x.json",
-                                                                                 "--report", "r"]):
-        assert parser.parse_args(command).curves == DEFAULT_DATASET == "taskset-mini"
-
-
 def load_make_mini():
     import importlib.util
     import pathlib

@@ -211,3 +211,13 @@ def test_the_shipped_list_is_the_family_weighted_greedy_fit_of_the_shipped_curve
     refit = fit(published, "nadamw", size=50, dataset="taskset-small", manifest_sha256=manifest_sha256(PUBLISHED),
                 weighting="family")
     assert refit.entries == shipped_list.entries and refit.fit == shipped_list.fit
+
+
+def test_taskset_small_is_the_default_dataset_of_the_list_commands():
+    from curves.registry import DEFAULT_DATASET
+    from taskset.cli.main import build_parser
+
+    parser = build_parser()
+    for command in (["lists", "fit", "--family", "nadamw", "--out", "x.json"],
+                    ["lists", "evaluate", "x.json", "--report", "r"]):
+        assert parser.parse_args(command).curves == DEFAULT_DATASET == "taskset-small"
