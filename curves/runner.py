@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curves import partials
 from curves.errors import CorruptShardError
 from curves.executors import Executor, InProcessExecutor
 from curves.jobs import Job
@@ -147,8 +148,12 @@ def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | No
         if (root / shard_relpath(key)).exists():
             return JobResult(key, shard_entry(root, key), False, 0.0)
     task = task_from_config(job.task_config, name=job.task)
-    curves = (train_fn or _default_train)(task, list(job.optimizers), job.steps, job.eval_every,
-                                          replica_seed=job.replica, eval_batches=job.eval_batches)
+    train = functools.partial(train_fn or _default_train, task, steps=job.steps, eval_every=job.eval_every,
+                              replica_seed=job.replica, eval_batches=job.eval_batches)
+    if return_shard:
+        curves = train(list(job.optimizers))
+    else:
+        curves = partials.train_resumably(root, job, lambda configs: train(list(configs)))
     got = [c.optimizer.name for c in curves]
     if got != job.optimizer_names:
         raise RuntimeError(f"trainer returned curves for {got!r}, expected {job.optimizer_names!r}")
@@ -160,6 +165,7 @@ def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | No
         data = encode_shard(table)
         return ShardPayload(key, data, hashlib.sha256(data).hexdigest(), time.perf_counter() - start)
     entry, wrote = write_shard(root, key, table)
+    partials.clear(root, key)
     return JobResult(key, entry, wrote, time.perf_counter() - start)
 
 
