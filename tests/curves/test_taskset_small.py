@@ -97,9 +97,14 @@ def test_a_budget_bound_family_spends_its_budget_on_its_cheapest_tasks(make_smal
     choice = json.loads(make_small.CHOICE.read_text())["families"]
     for family in ("transformer_lm", "word_rnn_lm"):
         fact = choice[family]
-        assert fact["budget_bound"] and fact["chosen"] and fact["cap_seconds"] > (
-            make_small.FAMILY_BUDGET_SECONDS / (make_small.TARGET_PER_FAMILY - len(fact["from_mini"])))
-        assert fact["estimated_worker_seconds"] <= 1.5 * make_small.FAMILY_BUDGET_SECONDS, family
+        budget = make_small.FAMILY_BUDGETS[family]
+        assert fact["budget_bound"] and fact["budget_seconds"] == budget and fact["short"] == 0
+        assert fact["cap_seconds"] > budget / (make_small.TARGET_PER_FAMILY - len(fact["from_mini"]))
+        rows = make_small.pilot_rows()
+        drawn = sum(make_small.make_mini.estimated_seconds(rows[n]["seconds_per_config_step"]) for n in fact["chosen"])
+        assert drawn <= budget, family  # the budget pays for the drawn tasks (fixed ones under the cap come free)
+    assert all(choice[f]["budget_seconds"] == make_small.FAMILY_BUDGET_SECONDS for f in choice
+               if f not in make_small.FAMILY_BUDGETS)
 
 
 def test_generation_runs_the_standard_jobs_first_then_by_pilot_cost(make_small, spec_jobs):
@@ -129,14 +134,26 @@ def published(staged):
     return staged
 
 
+def published_tasks_jobs(published, spec_jobs) -> set[str]:
+    """The spec's jobs of the tasks the published curves hold."""
+    tasks = set(published["task"].astype(str))
+    return {job.key for job in spec_jobs if job.task in tasks}
+
+
 def test_the_published_dataset_is_complete_verified_and_registered(published, spec_jobs, make_small):
+    """Complete: every job of the specs; or, while its next version is staged, every job of its tasks
+    (a version adds tasks and changes none, see the next test)."""
     info = subprocess.run([sys.executable, "-m", "taskset", "curves", "info", "taskset-small", "--json"],
                           capture_output=True, text=True, check=True)
     assert json.loads(info.stdout)["curves"] == len(published)
     subprocess.run([sys.executable, "-m", "taskset", "curves", "verify", "taskset-small"], capture_output=True,
                    check=True)
     assert sum(p.stat().st_size for p in PUBLISHED.rglob("*") if p.is_file()) <= 25_000_000
-    assert set(published["job_key"].astype(str)) == {job.key for job in spec_jobs}, "data and spec disagree"
+    keys = set(published["job_key"].astype(str))
+    if (STAGING / "manifest.json").exists():
+        assert keys == published_tasks_jobs(published, spec_jobs), "data and spec disagree on the published tasks"
+        return  # the per-family counts are the next version's; the staging test checks the extension
+    assert keys == {job.key for job in spec_jobs}, "data and spec disagree"
     choice = json.loads(make_small.CHOICE.read_text())["families"]
     sampled = published[~published["task"].astype(str).str.startswith("fixed_")].drop_duplicates("task")
     counts = collections.Counter(sampled["family"].astype(str))
@@ -146,6 +163,20 @@ def test_the_published_dataset_is_complete_verified_and_registered(published, sp
     assert replicas["task"].nunique() >= 14
     per_task = replicas.groupby("task", observed=True)["optimizer"].nunique()
     assert per_task[per_task == 33].size == 14  # adam_default and nadamw_seed0..31 on the replica tasks
+
+
+def test_a_version_being_staged_extends_the_published_one(published, spec_jobs, make_small):
+    """`make_small.py seed` starts the next version from the published shards: staging holds every one
+    of them unchanged (same sha256), and whatever else it holds or lacks is jobs of new tasks."""
+    from curves.manifest import load_manifest
+
+    if not (STAGING / "manifest.json").exists():
+        pytest.skip("no next version is being staged")
+    old, new = load_manifest(PUBLISHED).shards, load_manifest(STAGING).shards
+    assert all(key in new and new[key]["sha256"] == entry["sha256"] for key, entry in old.items())
+    added = {job.key for job in spec_jobs} - published_tasks_jobs(published, spec_jobs)
+    assert added, "the specs add no task to the published version: publish it or delete the staging directory"
+    assert {job.key for job in make_small.missing_jobs(STAGING)} <= added
 
 
 def test_taskset_mini_is_a_strict_subset_of_the_jobs(spec_jobs):
