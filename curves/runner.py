@@ -138,7 +138,7 @@ def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | No
       RuntimeError: the trainer returned curves that do not match the job.
       Whatever the task or the trainer raises (the executor records it).
     """
-    from taskset import __version__
+    from taskset import __version__, machine
     from taskset.tasks import task_from_config
 
     start = time.perf_counter()
@@ -159,7 +159,7 @@ def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | No
         raise RuntimeError(f"trainer returned curves for {got!r}, expected {job.optimizer_names!r}")
     meta = {"key": key, "task": job.task, "family": job.task_config["family"], "replica": job.replica,
             "steps": job.steps, "eval_every": job.eval_every, "eval_batches": job.eval_batches,
-            "optimizer_families": sorted({o.family for o in job.optimizers})}
+            "optimizer_families": sorted({o.family for o in job.optimizers}), "machine": machine.describe()}
     table = curves_to_table(curves, job.replica, key, __version__, meta)
     if return_shard:
         data = encode_shard(table)

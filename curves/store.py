@@ -99,6 +99,21 @@ def member_jobs(key: str, entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
                   "optimizer_families": entry["optimizer_families"], "rows": entry["rows"]}}
 
 
+def job_machines(root: pathlib.Path) -> dict[str, dict[str, Any]]:
+    """Job key -> the numeric environment that trained it (`taskset.machine.describe`), for the jobs
+    of `root` that recorded one; read from the shards' metadata (a pack's from its members' facts).
+
+    Jobs written before the runner recorded it are absent: `curves/specs/cpu_types.json` says
+    where the shipped ones were made.
+    """
+    manifest = load_manifest(root)
+    out: dict[str, dict[str, Any]] = {}
+    for key, entry in (manifest.shards.items() if manifest else ()):
+        members = entry.get("jobs") or {key: job_meta(pq.read_schema(root / entry["file"]), entry["file"])}
+        out.update({job: facts["machine"] for job, facts in members.items() if facts.get("machine")})
+    return out
+
+
 def write_shard(root: pathlib.Path, key: str, table: pa.Table) -> tuple[dict[str, Any], bool]:
     """Writes `table` as shard `key` unless that shard exists.
 

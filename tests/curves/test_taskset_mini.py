@@ -121,17 +121,26 @@ def this_cpu_type(pool, spec_jobs, fingerprints: dict[str, str]) -> tuple[str | 
     return next((name for name, value in known.items() if value == digest), None), digest
 
 
+def worker_machine() -> dict:
+    """`taskset.machine.describe()` in the retraining worker (after it trained, so TensorFlow is loaded)."""
+    from taskset import machine
+
+    return machine.describe()
+
+
 def check_regenerates(shipped, spec_jobs, candidates, made_on: dict[str, str] | None = None,
-                      fingerprints: dict[str, str] | None = None):
+                      fingerprints: dict[str, str] | None = None, recorded: dict[str, dict] | None = None):
     """Retrains one group of configs of three random `candidates` and compares them with `shipped`.
 
     Args:
       made_on: job key -> the CPU type that made it (`curves/specs/cpu_types.json`); unlisted jobs
         were made on "reference", the type that made taskset-mini.
       fingerprints: CPU type -> the digest (`curves_digest`) of the canary curves it trains.
+      recorded: job key -> the numeric environment its shard recorded (`curves.store.job_machines`);
+        these jobs are made here when it is the retraining worker's, whatever `made_on` says.
 
-    The canary, retrained first, tells this machine's CPU type (`this_cpu_type`). Jobs made on it
-    must come back bit for bit. A job made on another type must agree at step 0 (same task, data,
+    The canary, retrained first when a picked job recorded no environment, tells this machine's CPU
+    type (`this_cpu_type`) for those jobs. Jobs made here must come back bit for bit. A job made on another type must agree at step 0 (same task, data,
     init and loss) to `STEP0_RTOL`, and the rest of its curve is not compared: trained on other
     kernels, a config near its stability limit drifts (10% after 1,000 steps, measured) from the
     round-off alone.
@@ -145,18 +154,27 @@ def check_regenerates(shipped, spec_jobs, candidates, made_on: dict[str, str] | 
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=limit_tf_threads,
                                                 initargs=(1,)) as pool:
-        here, digest = this_cpu_type(pool, spec_jobs, fingerprints or {})
-        for job in rng.sample(candidates, 3):
+        picked = rng.sample(candidates, 3)
+        here, digest = None, None
+        if any(job.key not in (recorded or {}) for job in picked):
+            here, digest = this_cpu_type(pool, spec_jobs, fingerprints or {})
+        for job in picked:
             configs = rng.sample(job.optimizer_names, min(GROUP_SIZE, len(job.optimizers)))
             rows = shipped[shipped["job_key"] == job.key].set_index("optimizer")
             fresh = pool.submit(retrain, job.task, configs, job.steps, job.eval_every, job.replica,
                                 job.eval_batches).result()
-            made = made_on.get(job.key, "reference")
-            where = (f"TASKSET_MINI_SEED={seed}: {job.task} (made on CPU type {made!r}; this machine's type is "
-                     f"{here or f'unknown, canary digest {digest}'!r})")
+            if job.key in (recorded or {}):
+                worker = pool.submit(worker_machine).result()
+                made, made_here = recorded[job.key], recorded[job.key]["id"] == worker["id"]
+                where = f"TASKSET_MINI_SEED={seed}: {job.task} (made on {made}; this worker is {worker})"
+            else:
+                made = made_on.get(job.key, "reference")
+                made_here = made == here
+                where = (f"TASKSET_MINI_SEED={seed}: {job.task} (made on CPU type {made!r}; this machine's type is "
+                         f"{here or f'unknown, canary digest {digest}'!r})")
             for curve in fresh:
                 row = rows.loc[curve["optimizer"]]
-                if made == here:
+                if made_here:
                     assert curve["status"] == row["status"], where
                     for split in SPLITS:
                         assert np.asarray(row[split], np.float32).tobytes() == curve[split].tobytes(), \

@@ -212,18 +212,25 @@ def cpu_types() -> tuple[dict[str, str], dict[str, str]]:
     return made_on, {name: t["fingerprint"] for name, t in types.items()}
 
 
+def recorded_machines() -> dict[str, dict]:
+    """Job key -> the numeric environment its shard recorded, from the curves `staged` reads."""
+    from curves.store import job_machines
+
+    return job_machines(PUBLISHED if (PUBLISHED / "manifest.json").exists() else STAGING)
+
+
 def test_three_cheap_new_jobs_regenerate_bit_for_bit(staged, spec_jobs):
     candidates = affordable(staged, new_jobs(staged, spec_jobs), 8.0)
     if len(candidates) < 3:
         pytest.skip(f"only {len(candidates)} new job(s) so far retrain in seconds; `-m slow` retrains any")
-    check_regenerates(staged, spec_jobs, candidates, *cpu_types())
+    check_regenerates(staged, spec_jobs, candidates, *cpu_types(), recorded=recorded_machines())
 
 
 @pytest.mark.slow
 def test_any_three_new_jobs_regenerate_bit_for_bit(staged, spec_jobs):
     new = new_jobs(staged, spec_jobs)
     assert len(new) >= 3, f"only {len(new)} new job(s) staged"
-    check_regenerates(staged, spec_jobs, new, *cpu_types())
+    check_regenerates(staged, spec_jobs, new, *cpu_types(), recorded=recorded_machines())
 
 
 def test_every_job_made_on_another_cpu_type_is_one_of_the_specs(staged, spec_jobs):
