@@ -8,6 +8,7 @@ Steps, each rerunnable, from the repository root:
     python scripts/make_small.py generate   # train the missing jobs into staging/taskset-small (resumable)
     python scripts/make_small.py status     # jobs done / missing per spec
     python scripts/make_small.py publish    # once complete: compact, verify, move to curves/data/taskset-small
+                                            # (--replace: a next version replaces the published one)
     python scripts/make_small.py standard   # once its jobs are done: the standard suite's reference
 
 Same settings as taskset-mini (161 configs: nadamw_seed0..127, adam8p_seed0..31,
@@ -446,8 +447,43 @@ def status(args) -> None:
                       "missing_idle_worker_hours": round(pending / 3600, 1)}, indent=1))
 
 
+def extension_problems(staging: pathlib.Path, data: pathlib.Path) -> list[str]:
+    """Why `staging` is not a next version of the dataset published at `data` (empty if it is):
+    it must hold every published shard with the same sha256 (a version adds jobs, it changes none)."""
+    from curves.manifest import load_manifest
+
+    old, new = load_manifest(data), load_manifest(staging)
+    if old is None or new is None:
+        return [f"{data if old is None else staging} has no manifest"]
+    return [f"{entry['file']}: published sha256 {entry['sha256'][:12]}, staged "
+            f"{new.shards[key]['sha256'][:12] if key in new.shards else 'missing'}"
+            for key, entry in sorted(old.shards.items())
+            if key not in new.shards or new.shards[key]["sha256"] != entry["sha256"]]
+
+
 def publish(args) -> None:
-    make_mini.publish_staging(STAGING, DATA, missing_jobs(STAGING), "python scripts/make_small.py generate")
+    """Publishes the complete staging directory; with `--replace`, as the next version of the published one."""
+    generate_hint = "python scripts/make_small.py generate"
+    if not args.replace:
+        make_mini.publish_staging(STAGING, DATA, missing_jobs(STAGING), generate_hint)
+        return
+    from curves.registry import shipped_version
+
+    problems = extension_problems(STAGING, DATA)
+    if problems:
+        sys.exit(f"{STAGING} does not extend {DATA} ({len(problems)} shard(s), e.g. {problems[0]}); "
+                 "only a superset replaces a published version")
+    old = DATA.with_name(f".{DATA.name}-{shipped_version(DATA)}")
+    DATA.rename(old)
+    try:
+        make_mini.publish_staging(STAGING, DATA, missing_jobs(STAGING), generate_hint)
+    except BaseException:
+        if not DATA.exists():
+            old.rename(DATA)  # nothing was published: the old version is back where it was
+        raise
+    shutil.rmtree(old)
+    print(f"replaced version {old.name.rsplit('-', 1)[1]} by {shipped_version(DATA)} (the old one stays in git "
+          "history)", file=sys.stderr)
 
 
 def standard(args) -> None:
@@ -623,7 +659,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="only this task's jobs (repeatable): the jobs a session has time to finish")
     p.set_defaults(run=generate)
     sub.add_parser("status", help="jobs done and missing").set_defaults(run=status)
-    sub.add_parser("publish", help="compact, verify and move the complete staging directory").set_defaults(run=publish)
+    p = sub.add_parser("publish", help="compact, verify and move the complete staging directory")
+    p.add_argument("--replace", action="store_true",
+                   help="replace the published version by staging, which must hold every one of its shards unchanged")
+    p.set_defaults(run=publish)
     sub.add_parser("standard", help="copy the standard suite's jobs into curves/data/standard-reference"
                    ).set_defaults(run=standard)
     p = sub.add_parser("datasheet", help="statistics and plots -> README.md of the dataset (or --out DIR)")

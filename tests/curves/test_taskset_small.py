@@ -168,12 +168,9 @@ def test_the_published_dataset_is_complete_verified_and_registered(published, sp
 def test_a_version_being_staged_extends_the_published_one(published, spec_jobs, make_small):
     """`make_small.py seed` starts the next version from the published shards: staging holds every one
     of them unchanged (same sha256), and whatever else it holds or lacks is jobs of new tasks."""
-    from curves.manifest import load_manifest
-
     if not (STAGING / "manifest.json").exists():
         pytest.skip("no next version is being staged")
-    old, new = load_manifest(PUBLISHED).shards, load_manifest(STAGING).shards
-    assert all(key in new and new[key]["sha256"] == entry["sha256"] for key, entry in old.items())
+    assert make_small.extension_problems(STAGING, PUBLISHED) == []
     added = {job.key for job in spec_jobs} - published_tasks_jobs(published, spec_jobs)
     assert added, "the specs add no task to the published version: publish it or delete the staging directory"
     assert {job.key for job in make_small.missing_jobs(STAGING)} <= added
@@ -260,3 +257,43 @@ def test_taskset_small_is_the_default_dataset_of_the_list_commands():
     for command in (["lists", "fit", "--family", "nadamw", "--out", "x.json"],
                     ["lists", "evaluate", "x.json", "--report", "r"]):
         assert parser.parse_args(command).curves == DEFAULT_DATASET == "taskset-small"
+
+
+def test_publish_replace_swaps_in_a_complete_superset_and_keeps_the_old_version_otherwise(make_small, jobs,
+                                                                                          tmp_path, monkeypatch):
+    import argparse
+    import shutil
+
+    from curves.registry import shipped_version
+    from curves.runner import generate
+    from tests.curves.fakes import fake_train
+
+    data, staging = tmp_path / "data" / "taskset-small", tmp_path / "staging"
+    generate(jobs[:4], data, train_fn=fake_train, progress=False)
+    shutil.copytree(data, staging)
+    monkeypatch.setattr(make_small, "DATA", data)
+    monkeypatch.setattr(make_small, "STAGING", staging)
+    monkeypatch.setattr(make_small, "spec_jobs", lambda: list(jobs))
+    old_version = shipped_version(data)
+    replace = argparse.Namespace(replace=True)
+
+    with pytest.raises(SystemExit, match=r"lacks 4 job\(s\)"):  # incomplete: the old version stays
+        make_small.publish(replace)
+    assert shipped_version(data) == old_version and sorted(p.name for p in data.parent.iterdir()) == ["taskset-small"]
+
+    generate(jobs, staging, train_fn=fake_train, progress=False)
+    manifest = json.loads((staging / "manifest.json").read_text())
+    key = next(iter(json.loads((data / "manifest.json").read_text())["shards"]))
+    original = manifest["shards"][key]["sha256"]
+    manifest["shards"][key]["sha256"] = "0" * 64  # as if staging held other bytes for a published job
+    (staging / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SystemExit, match="does not extend"):
+        make_small.publish(replace)
+    assert shipped_version(data) == old_version
+    manifest["shards"][key]["sha256"] = original
+    (staging / "manifest.json").write_text(json.dumps(manifest))
+
+    make_small.publish(replace)
+    assert not staging.exists() and sorted(p.name for p in data.parent.iterdir()) == ["taskset-small"]
+    assert set(curves.read(data)["job_key"].astype(str)) == {job.key for job in jobs}
+    assert shipped_version(data) != old_version and curves.verify(data).ok
