@@ -442,9 +442,15 @@ def status(args) -> None:
     by_family = collections.Counter(make_mini.family_of(j.task) for j in missing)
     rows = pilot_rows()
     pending = sum(pilot_seconds(job, rows) for job in missing)
+    from curves import partials
+
+    started = set(partials.pending(STAGING))
+    chunks = {f"{job.task} ({len(job.optimizers)} configs)":
+              f"{sum(1 for _ in partials.job_dir(STAGING, job.key).glob('*.json'))} of "
+              f"{len(partials.chunks(len(job.optimizers)))} chunks saved" for job in missing if job.key in started}
     print(json.dumps({"jobs": len(jobs), "done": len(jobs) - len(missing), "missing": len(missing),
                       "missing_by_family": dict(sorted(by_family.items())),
-                      "missing_idle_worker_hours": round(pending / 3600, 1)}, indent=1))
+                      "missing_idle_worker_hours": round(pending / 3600, 1), "started": chunks}, indent=1))
 
 
 def extension_problems(staging: pathlib.Path, data: pathlib.Path) -> list[str]:
