@@ -364,17 +364,19 @@ def spec_jobs() -> list:
     return jobs + replica_jobs()
 
 
-def ordered_jobs(jobs: list, longest_first: bool = False) -> list:
-    """`jobs`: the standard suite's first (its reference can ship before taskset-small is complete),
-    each part cheapest first by the pilot's timing (replica jobs of 33 configs come early), so a
-    session that stops has finished whole tasks and the noise estimate rather than a bit of each.
+def ordered_jobs(jobs: list, longest_first: bool = False, started: frozenset[str] = frozenset()) -> list:
+    """`jobs`: those with saved chunks (keys in `started`) first, to finish what a stopped session
+    began; then the standard suite's (its reference can ship before taskset-small is complete); each
+    part cheapest first by the pilot's timing (replica jobs of 33 configs come early), so a session
+    that stops has finished whole tasks and the noise estimate rather than a bit of each.
 
-    `longest_first` puts the dearest first instead: a job is lost if its session stops before it
-    ends, so a job longer than the tail of any session completes only if a session starts with it.
+    `longest_first` puts the dearest first instead, so the jobs that take most of a session start
+    at its beginning (a stopped job keeps only its finished chunks, see `curves.partials`).
     """
     rows, standard = pilot_rows(), set(standard_tasks())
     sign = -1 if longest_first else 1
-    return sorted(jobs, key=lambda job: (job.task not in standard, sign * pilot_seconds(job, rows)))
+    return sorted(jobs, key=lambda job: (job.key not in started, job.task not in standard,
+                                         sign * pilot_seconds(job, rows)))
 
 
 def pilot_rows() -> dict[str, dict]:
@@ -413,7 +415,9 @@ def generate(args) -> None:
         if unknown:
             sys.exit(f"--task {unknown[0]!r} is not a task of taskset-small's specs (see {SPEC})")
         jobs = [job for job in jobs if job.task in set(args.task)]
-    jobs = ordered_jobs(jobs, args.longest_first)
+    from curves.partials import pending
+
+    jobs = ordered_jobs(jobs, args.longest_first, frozenset(pending(args.out)))
     with ProcessExecutor(workers=args.workers, threads=1) as executor:
         summary = curves.generate(jobs, args.out, executor=executor, progress=True, largest_first=False)
     print(json.dumps(summary.to_json(), default=str))

@@ -107,7 +107,7 @@ def test_a_budget_bound_family_spends_its_budget_on_its_cheapest_tasks(make_smal
                if f not in make_small.FAMILY_BUDGETS)
 
 
-def test_generation_runs_the_standard_jobs_first_then_by_pilot_cost(make_small, spec_jobs):
+def test_generation_resumes_started_jobs_then_runs_the_standard_jobs_then_by_pilot_cost(make_small, spec_jobs):
     ordered = make_small.ordered_jobs(spec_jobs)
     standard = set(make_small.standard_tasks())
     first = [job.task in standard for job in ordered]
@@ -119,6 +119,10 @@ def test_generation_runs_the_standard_jobs_first_then_by_pilot_cost(make_small, 
     assert [job.task in standard for job in longest] == first
     assert [make_small.pilot_seconds(job, rows) for job in longest if job.task not in standard] == sorted(
         rest, reverse=True)
+    started = frozenset({ordered[-1].key, ordered[len(ordered) // 2].key})
+    resumed = make_small.ordered_jobs(spec_jobs, started=started)
+    assert {job.key for job in resumed[:2]} == started and [j for j in resumed if j.key not in started] == [
+        j for j in ordered if j.key not in started]
     replica = next(job for job in spec_jobs if len(job.optimizers) == 33)
     main = next(job for job in spec_jobs if job.task == replica.task and len(job.optimizers) == 160)
     setup = make_small.make_mini.SETUP_SECONDS
