@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pathlib
 from typing import Any
 
 from taskset.paths import file_sha256
@@ -22,7 +23,7 @@ from curves.errors import StoreError
 from curves.manifest import load_manifest
 from curves.reader import read_table, resolve
 from curves.schema import SCHEMA_VERSION, check_schema, job_meta
-from curves.store import SHARD_DIR, SHARD_SUFFIX, TEMP_SUFFIX, member_jobs, shard_entry
+from curves.store import SHARD_DIR, SHARD_SUFFIX, TEMP_SUFFIX, job_machines, member_jobs, shard_entry
 
 IDENTITY = ("task", "optimizer", "replica")
 
@@ -218,4 +219,16 @@ def info(path: str | os.PathLike) -> dict[str, Any]:
         "status": counts("status"),
         "steps": sorted({int(j["steps"]) for k, e in shards.items() for j in member_jobs(k, e).values()}),
         "failed_jobs": len(manifest.failed) if manifest is not None else 0,
+        "machines": machines_summary(root, shards),
     }
+
+
+def machines_summary(root: pathlib.Path, shards: dict[str, Any]) -> dict[str, Any]:
+    """Where the jobs ran: per recorded environment id, its facts and job count; and the jobs
+    written before environments were recorded (`curves.store.job_machines`)."""
+    recorded = job_machines(root) if shards else {}
+    out: dict[str, Any] = {}
+    for facts in recorded.values():
+        out.setdefault(facts["id"], {**{k: v for k, v in facts.items() if k != "id"}, "jobs": 0})["jobs"] += 1
+    jobs = sum(len(member_jobs(k, e)) for k, e in shards.items())
+    return {"recorded": dict(sorted(out.items())), "unrecorded_jobs": jobs - len(recorded)}

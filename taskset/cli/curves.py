@@ -10,7 +10,9 @@ the workers that train. `--json` output (stable keys):
   generate: {"planned", "existing", "skipped_failed", "written", "raced", "failed": [{"key", "task",
              "optimizers", "replica", "error"}], "curves", "seconds"}
   info:     {"path", "schema_version", "shards", "curves", "bytes", "tasks", "optimizer_configs",
-             "families", "optimizer_families", "status", "steps", "failed_jobs"}
+             "families", "optimizer_families", "status", "steps", "failed_jobs",
+             "machines": {"recorded": {id: {"cpu", "machine", "simd", "tensorflow", "threads", "jobs"}},
+                          "unrecorded_jobs"}}
   compact:  {"tasks", "packed_tasks", "shards_before", "shards_after", "rows", "bytes_before", "bytes_after"}
   verify:   {"ok", "problems", "shards", "rows", "failed_jobs"}
 Exit status: 0 success; 1 when generate recorded failed jobs or verify found
@@ -184,6 +186,11 @@ def cmd_info(args) -> int:
         sys.stdout.write(f"{key}:\n")
         for name, count in data[key].items():
             sys.stdout.write(f"  {name}: {count}\n")
+    machines = data["machines"]
+    sys.stdout.write(f"machines (where the jobs ran; {machines['unrecorded_jobs']} job(s) from before the record):\n")
+    for ident, facts in machines["recorded"].items():
+        sys.stdout.write(f"  {ident}: {facts['jobs']} job(s), {facts['cpu']}, simd {facts['simd'] or '-'}, "
+                         f"tensorflow {facts['tensorflow']}, threads {facts['threads']}\n")
     return 0
 
 

@@ -57,6 +57,13 @@ def test_info_compact_and_verify(capsys, store_dir, jobs):
     assert info["families"] == {"mlp": 24} and info["steps"] == [40] and info["failed_jobs"] == 0
     assert info["optimizer_families"] == {"adam1p": 4, "adam8p": 12, "nadamw": 8}
     assert info["status"] == {"diverged": 2, "ok": 22}
+    from taskset import machine
+
+    here = machine.describe()  # store_dir's jobs ran in this process
+    assert info["machines"] == {"recorded": {here["id"]: {**{k: v for k, v in here.items() if k != "id"},
+                                                          "jobs": len(jobs)}}, "unrecorded_jobs": 0}
+    code, out, _ = run(capsys, "curves", "info", str(store_dir))
+    assert f"machines (where the jobs ran; 0 job(s) from before the record):\n  {here['id']}: {len(jobs)} job(s)" in out
     code, out, _ = run(capsys, "curves", "compact", str(store_dir), "--json")
     assert code == 0 and json.loads(out)["shards_after"] == 2
     code, out, _ = run(capsys, "curves", "verify", str(store_dir))
