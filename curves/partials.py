@@ -118,6 +118,12 @@ def clear(root: pathlib.Path, key: str) -> None:
         pass  # other jobs' chunks are still there, or it never existed
 
 
+def saved_configs(root: pathlib.Path, job: Job) -> int:
+    """How many of `job`'s configs have saved chunks in `root` (their files exist; loading checks them)."""
+    folder = job_dir(root, job.key)
+    return sum(len(chunk) for chunk in chunks(len(job.optimizers)) if (folder / f"{chunk.start}.json").exists())
+
+
 def pending(root: pathlib.Path) -> list[str]:
     """Keys of jobs with saved chunks in `root` (unfinished work a publish must not ship)."""
     top = root / PARTIAL_DIR

@@ -442,19 +442,19 @@ def missing_jobs(root: pathlib.Path) -> list:
 
 
 def status(args) -> None:
+    """Jobs done and missing; the missing ones' price in idle worker-hours, less their saved chunks."""
+    from curves import partials
+
     jobs, missing = spec_jobs(), missing_jobs(STAGING)
     by_family = collections.Counter(make_mini.family_of(j.task) for j in missing)
     rows = pilot_rows()
-    pending = sum(pilot_seconds(job, rows) for job in missing)
-    from curves import partials
-
-    started = set(partials.pending(STAGING))
-    chunks = {f"{job.task} ({len(job.optimizers)} configs)":
-              f"{sum(1 for _ in partials.job_dir(STAGING, job.key).glob('*.json'))} of "
-              f"{len(partials.chunks(len(job.optimizers)))} chunks saved" for job in missing if job.key in started}
+    saved = {job.key: partials.saved_configs(STAGING, job) for job in missing}
+    pending = sum(pilot_seconds(job, rows) * (1 - saved[job.key] / len(job.optimizers)) for job in missing)
+    started = {f"{job.task} ({len(job.optimizers)} configs)": f"{saved[job.key]} configs saved"
+               for job in missing if saved[job.key]}
     print(json.dumps({"jobs": len(jobs), "done": len(jobs) - len(missing), "missing": len(missing),
                       "missing_by_family": dict(sorted(by_family.items())),
-                      "missing_idle_worker_hours": round(pending / 3600, 1), "started": chunks}, indent=1))
+                      "missing_idle_worker_hours": round(pending / 3600, 1), "started": started}, indent=1))
 
 
 def extension_problems(staging: pathlib.Path, data: pathlib.Path) -> list[str]:

@@ -53,7 +53,7 @@ def test_a_job_stopped_midway_trains_only_its_unfinished_chunks(jobs, tmp_path, 
 
     with pytest.raises(KeyboardInterrupt):
         execute_job(job, tmp_path / "out", train_fn=stops_after_one_chunk)
-    assert partials.pending(tmp_path / "out") == [job.key]
+    assert partials.pending(tmp_path / "out") == [job.key] and partials.saved_configs(tmp_path / "out", job) == 2
     assert not (tmp_path / "out" / "shards").exists()
 
     resumed: list[list[str]] = []
