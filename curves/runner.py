@@ -267,6 +267,7 @@ def generate(jobs: Sequence[Job], root: str | os.PathLike, executor: Executor | 
         for job in jobs:
             if store.has_job(job.key):
                 summary.existing += 1
+                partials.clear(store.root, job.key)  # left when a worker stopped between shard and clean-up
             elif store.has_failed(job.key) and not retry_failed:
                 summary.skipped_failed += 1
             else:

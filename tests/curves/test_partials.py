@@ -103,3 +103,15 @@ def test_chunked_training_gives_the_curves_of_one_population(tmp_path, monkeypat
     for split in ("train", "valid_inner", "valid_outer", "test"):
         assert np.array_equal(np.stack(whole[split]), np.stack(chunked[split]), equal_nan=True), split
     assert list(whole["optimizer"]) == list(chunked["optimizer"]) == job.optimizer_names
+
+
+def test_chunks_left_beside_a_written_shard_are_removed_by_the_next_run(jobs, tmp_path):
+    """A worker stopped after writing the shard but before deleting the chunks leaves them behind;
+    they are stale (the shard holds the job), so the next run deletes them and a publish is not blocked."""
+    job = jobs[0]
+    generate([job], tmp_path, train_fn=fake_train, progress=False)
+    task = get_task(job.task)
+    partials.save_chunk(tmp_path, job.key, range(0, 2), fake_train(task, job.optimizers[:2], job.steps, job.eval_every))
+    assert partials.pending(tmp_path) == [job.key]
+    assert generate([job], tmp_path, train_fn=fake_train, progress=False).existing == 1
+    assert partials.pending(tmp_path) == [] and not (tmp_path / "partial").exists()
