@@ -24,6 +24,11 @@ hyperparameter of the optimizer families in that shard):
   package_version          the taskset version that produced the curve
   job_key                  the key of the job (and name of the shard) that produced it
 
+The file metadata holds the schema version and the job's facts (`taskset.curves.job`: key, task,
+family, replica, steps, evaluation schedule, optimizer families, and since taskset-small version 2
+`machine`, the numeric environment that trained it, `taskset.machine.describe`); a pack lists its
+members' facts under `jobs`. Facts are added without a schema bump: readers ignore unknown keys.
+
 Low-cardinality strings are dictionary-encoded, so they cost a few bits per row
 on disk and read back as pandas categoricals. Float columns use Parquet's
 BYTE_STREAM_SPLIT encoding before zstd, which lets the compressor see the
