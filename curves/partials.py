@@ -48,16 +48,8 @@ def job_dir(root: pathlib.Path, key: str) -> pathlib.Path:
     return root / PARTIAL_DIR / key
 
 
-def curve_from_json(data: dict[str, Any]) -> Curve:
-    """The inverse of `Curve.to_json` (None back to NaN; float32 values round-trip exactly)."""
-    values = {split: [float("nan") if v is None else v for v in data[split]]
-              for split in ("train", "valid_inner", "valid_outer", "test")}
-    optimizer = data["optimizer"]
-    return Curve(task=data["task"], task_config=data["task_config"],
-                 optimizer=OptimizerConfig(optimizer["name"], optimizer["family"], dict(optimizer["hparams"])),
-                 replica_seed=data["replica_seed"], init_seed=data["init_seed"], steps=data["steps"],
-                 status=data["status"], diverged_step=data["diverged_step"],
-                 seconds_per_step=data["seconds_per_step"], **values)
+def chunk_path(root: pathlib.Path, key: str, chunk: range) -> pathlib.Path:
+    return job_dir(root, key) / f"{chunk.start}.json"
 
 
 def _digest(payload: dict[str, Any]) -> str:
@@ -67,7 +59,7 @@ def _digest(payload: dict[str, Any]) -> str:
 def save_chunk(root: pathlib.Path, key: str, chunk: range, curves: Sequence[Curve]) -> None:
     """Writes a finished chunk's curves atomically."""
     payload = {"job_key": key, "start": chunk.start, "stop": chunk.stop, "curves": [c.to_json() for c in curves]}
-    atomic_write_text(job_dir(root, key) / f"{chunk.start}.json",
+    atomic_write_text(chunk_path(root, key, chunk),
                       json.dumps({"sha256": _digest(payload), "payload": payload}, sort_keys=True))
 
 
@@ -78,7 +70,7 @@ def load_chunk(root: pathlib.Path, job: Job, chunk: range) -> list[Curve] | None
       CorruptShardError: the file is damaged or belongs to another job or chunk (delete
         `<root>/partial/<key>` to retrain the job from its start).
     """
-    path = job_dir(root, job.key) / f"{chunk.start}.json"
+    path = chunk_path(root, job.key, chunk)
     if not path.exists():
         return None
     try:
@@ -93,17 +85,17 @@ def load_chunk(root: pathlib.Path, job: Job, chunk: range) -> list[Curve] | None
             or names != expected:
         raise CorruptShardError(f"{path} does not hold configs {chunk.start}..{chunk.stop - 1} of job {job.key} "
                                 f"(checksum or contents differ); delete {path.parent} to retrain the job")
-    return [curve_from_json(c) for c in payload["curves"]]
+    return [Curve.from_json(c) for c in payload["curves"]]
 
 
-def train_resumably(root: pathlib.Path, job: Job, train: Callable[[Sequence[OptimizerConfig]], list[Curve]],
+def train_resumably(root: pathlib.Path, job: Job, train: Callable[[list[OptimizerConfig]], list[Curve]],
                     size: int | None = None) -> list[Curve]:
     """`job`'s curves: the saved chunks loaded, the others trained with `train(configs)` and saved."""
     out: list[Curve] = []
     for chunk in chunks(len(job.optimizers), size):
         done = load_chunk(root, job, chunk)
         if done is None:
-            done = train(job.optimizers[chunk.start:chunk.stop])
+            done = train(list(job.optimizers[chunk.start:chunk.stop]))
             save_chunk(root, job.key, chunk, done)
         out += done
     return out
@@ -120,8 +112,7 @@ def clear(root: pathlib.Path, key: str) -> None:
 
 def saved_configs(root: pathlib.Path, job: Job) -> int:
     """How many of `job`'s configs have saved chunks in `root` (their files exist; loading checks them)."""
-    folder = job_dir(root, job.key)
-    return sum(len(chunk) for chunk in chunks(len(job.optimizers)) if (folder / f"{chunk.start}.json").exists())
+    return sum(len(chunk) for chunk in chunks(len(job.optimizers)) if chunk_path(root, job.key, chunk).exists())
 
 
 def pending(root: pathlib.Path) -> list[str]:

@@ -153,7 +153,7 @@ def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | No
     if return_shard:
         curves = train(list(job.optimizers))
     else:
-        curves = partials.train_resumably(root, job, lambda configs: train(list(configs)))
+        curves = partials.train_resumably(root, job, train)
     got = [c.optimizer.name for c in curves]
     if got != job.optimizer_names:
         raise RuntimeError(f"trainer returned curves for {got!r}, expected {job.optimizer_names!r}")

@@ -226,7 +226,7 @@ def info(path: str | os.PathLike) -> dict[str, Any]:
 def machines_summary(root: pathlib.Path, shards: dict[str, Any]) -> dict[str, Any]:
     """Where the jobs ran: per recorded environment id, its facts and job count; and the jobs
     written before environments were recorded (`curves.store.job_machines`)."""
-    recorded = job_machines(root) if shards else {}
+    recorded = job_machines(root)
     out: dict[str, Any] = {}
     for facts in recorded.values():
         out.setdefault(facts["id"], {**{k: v for k, v in facts.items() if k != "id"}, "jobs": 0})["jobs"] += 1

@@ -282,8 +282,9 @@ def publish_staging(staging: pathlib.Path, data: pathlib.Path, missing: list, ge
         sys.exit(f"{staging} lacks {len(missing)} job(s), e.g. {names}; run `{generate}` until it has them all")
     from curves.partials import pending
 
-    if pending(staging):
-        sys.exit(f"{staging}/partial holds unfinished chunks of {len(pending(staging))} job(s); run `{generate}` "
+    unfinished = pending(staging)
+    if unfinished:
+        sys.exit(f"{staging}/partial holds unfinished chunks of {len(unfinished)} job(s); run `{generate}` "
                  "until they are done")
     if data.exists():
         sys.exit(f"{data} exists; move it away first (a published dataset is never overwritten)")

@@ -88,6 +88,17 @@ class Curve:
             out[split] = [None if np.isnan(v) else float(v) for v in getattr(self, split)]
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Curve":
+        """The inverse of `to_json` (None back to NaN; float32 values round-trip exactly)."""
+        optimizer = data["optimizer"]
+        return cls(task=data["task"], task_config=data["task_config"],
+                   optimizer=OptimizerConfig(optimizer["name"], optimizer["family"], dict(optimizer["hparams"])),
+                   replica_seed=data["replica_seed"], init_seed=data["init_seed"], steps=data["steps"],
+                   status=data["status"], diverged_step=data["diverged_step"],
+                   seconds_per_step=data["seconds_per_step"],
+                   **{split: [np.nan if v is None else v for v in data[split]] for split in SPLITS})
+
 
 def _read_only(values, dtype) -> np.ndarray:
     array = np.array(values, dtype=dtype)
