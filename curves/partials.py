@@ -6,7 +6,8 @@ each finished chunk's curves to `<root>/partial/<job key>/<start>.json`
 same job, in this process or after the machine went away with the committed
 directory, loads the chunks that are there and trains only the rest. The shard
 is then written as if the job had run in one piece, and the job's partial
-directory removed.
+directory removed. `assist` lets a second process on the same machine train a
+running job's chunks from its end, so two cores can share one long job.
 
 Chunking changes no number: every member of a population is trained by the
 same compiled step on the same batches whatever else is in its population
@@ -99,6 +100,32 @@ def train_resumably(root: pathlib.Path, job: Job, train: Callable[[list[Optimize
             save_chunk(root, job.key, chunk, done)
         out += done
     return out
+
+
+def assist(root: pathlib.Path, job: Job, train: Callable[[list[OptimizerConfig]], list[Curve]],
+           finished: Callable[[], bool], size: int | None = None) -> list[range]:
+    """Trains `job`'s unsaved chunks from the last one backwards and saves them, beside a worker
+    that runs the job forwards with `train_resumably` and loads each saved chunk when it reaches
+    it: two cores share one long job, so the last job of a run does not hold one core for hours
+    while the other idles.
+
+    Stops when one unsaved chunk is left (the one the forward worker is on) or `finished()` says
+    the job's shard exists; a chunk trained when the shard appeared is dropped, not saved beside
+    it. Both sides may train the same chunk once when they meet; its curves are the same either
+    way. Returns the chunks it saved, in the order trained.
+    """
+    saved: list[range] = []
+    while not finished():
+        unsaved = [c for c in chunks(len(job.optimizers), size) if not chunk_path(root, job.key, c).exists()]
+        if len(unsaved) < 2:
+            break
+        chunk = unsaved[-1]
+        curves = train(list(job.optimizers[chunk.start:chunk.stop]))
+        if finished():
+            break
+        save_chunk(root, job.key, chunk, curves)
+        saved.append(chunk)
+    return saved
 
 
 def clear(root: pathlib.Path, key: str) -> None:

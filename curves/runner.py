@@ -123,6 +123,25 @@ def _default_train(task, optimizer_configs, steps, eval_every, replica_seed=0, e
     return train(task, optimizer_configs, steps, eval_every, replica_seed=replica_seed, eval_batches=eval_batches)
 
 
+def job_trainer(job: Job, train_fn: TrainFn | None = None) -> Callable[[list], list]:
+    """`configs -> curves` for `job`: its task rebuilt from its config, trained with the job's settings."""
+    from taskset.tasks import task_from_config
+
+    task = task_from_config(job.task_config, name=job.task)
+    return functools.partial(train_fn or _default_train, task, steps=job.steps, eval_every=job.eval_every,
+                             replica_seed=job.replica, eval_batches=job.eval_batches)
+
+
+def assist_job(job: Job, root: str | os.PathLike, train_fn: TrainFn | None = None) -> list[range]:
+    """Trains a running job's unsaved chunks from its end into `root` (`curves.partials.assist`), so
+    an idle core shares the job with the `generate` worker that runs it. Run it on that worker's
+    machine with its thread count: a chunk records no environment, and the shard records the
+    forward worker's. Returns the chunks it saved."""
+    root = pathlib.Path(root)
+    shard = root / shard_relpath(job.key)
+    return partials.assist(root, job, job_trainer(job, train_fn), finished=shard.exists)
+
+
 def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | None = None,
                 return_shard: bool = False) -> JobResult | ShardPayload:
     """Trains `job`'s population and writes its shard under `root` (unless it exists) or returns it.
@@ -139,7 +158,6 @@ def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | No
       Whatever the task or the trainer raises (the executor records it).
     """
     from taskset import __version__, machine
-    from taskset.tasks import task_from_config
 
     start = time.perf_counter()
     key = job.key
@@ -147,9 +165,7 @@ def execute_job(job: Job, root: str | os.PathLike | None, train_fn: TrainFn | No
         root = pathlib.Path(root)
         if (root / shard_relpath(key)).exists():
             return JobResult(key, shard_entry(root, key), False, 0.0)
-    task = task_from_config(job.task_config, name=job.task)
-    train = functools.partial(train_fn or _default_train, task, steps=job.steps, eval_every=job.eval_every,
-                              replica_seed=job.replica, eval_batches=job.eval_batches)
+    train = job_trainer(job, train_fn)
     if return_shard:
         curves = train(list(job.optimizers))
     else:

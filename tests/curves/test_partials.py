@@ -115,3 +115,49 @@ def test_chunks_left_beside_a_written_shard_are_removed_by_the_next_run(jobs, tm
     assert partials.pending(tmp_path) == [job.key]
     assert generate([job], tmp_path, train_fn=fake_train, progress=False).existing == 1
     assert partials.pending(tmp_path) == [] and not (tmp_path / "partial").exists()
+
+
+def test_an_assistant_trains_a_running_job_from_its_end_and_the_worker_loads_its_chunks(jobs, tmp_path, monkeypatch):
+    """The forward worker has saved chunk 0 and is on chunk 1; `assist_job` trains 3, then 2, and stops
+    with only the forward worker's chunk unsaved; the job then trains only that chunk, and its shard
+    is the one-piece run's."""
+    from curves.runner import assist_job
+
+    monkeypatch.setattr(partials, "CHUNK_CONFIGS", 1)
+    job = next(j for j in jobs if len(j.optimizers) == 4)
+    task = get_task(job.task)
+    out = tmp_path / "out"
+    partials.save_chunk(out, job.key, range(0, 1), fake_train(task, job.optimizers[:1], job.steps, job.eval_every))
+    assisted: list[list[str]] = []
+
+    def records(into):
+        def train(task, configs, *args, **kwargs):
+            into.append([c.name for c in configs])
+            return fake_train(task, configs, *args, **kwargs)
+        return train
+
+    assert assist_job(job, out, train_fn=records(assisted)) == [range(3, 4), range(2, 3)]
+    assert assisted == [[job.optimizer_names[3]], [job.optimizer_names[2]]]
+    assert partials.saved_configs(out, job) == 3
+    assert assist_job(job, out, train_fn=records(assisted)) == []  # one chunk left: the forward worker's
+    forward: list[list[str]] = []
+    assert generate([job], out, train_fn=records(forward), progress=False).written == 1
+    assert forward == [[job.optimizer_names[1]]] and partials.pending(out) == []
+    generate([job], tmp_path / "whole", train_fn=fake_train, progress=False)
+    assert snapshot(out) == snapshot(tmp_path / "whole")
+
+
+def test_an_assistant_saves_nothing_once_the_shard_exists(jobs, tmp_path, monkeypatch):
+    """A chunk it finishes after the forward worker wrote the shard is dropped, not left beside it."""
+    from curves.runner import assist_job
+
+    monkeypatch.setattr(partials, "CHUNK_CONFIGS", 1)
+    job = next(j for j in jobs if len(j.optimizers) == 4)
+
+    def finishes_the_job_meanwhile(task, configs, *args, **kwargs):
+        generate([job], tmp_path, train_fn=fake_train, progress=False)
+        return fake_train(task, configs, *args, **kwargs)
+
+    assert assist_job(job, tmp_path, train_fn=finishes_the_job_meanwhile) == []
+    assert partials.pending(tmp_path) == []
+    assert assist_job(job, tmp_path, train_fn=fake_train) == []  # the shard exists: nothing to train

@@ -130,6 +130,13 @@ def test_generation_resumes_started_jobs_then_runs_the_standard_jobs_then_by_pil
         (make_small.pilot_seconds(main, rows) - setup) * 33)
 
 
+def test_assist_names_a_task_it_cannot_assist(make_small, tmp_path):
+    with pytest.raises(SystemExit, match="'mlp_seed999999' is not a task of taskset-small's specs"):
+        make_small.main(["assist", "--task", "mlp_seed999999", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="mlp_seed35 has no unfinished job in"):  # every job of it is published
+        make_small.main(["assist", "--task", "mlp_seed35", "--out", str(PUBLISHED)])
+
+
 @pytest.fixture(scope="module")
 def published(staged):
     """The published curves (`staged` reads them once they exist)."""
