@@ -116,7 +116,7 @@ def assist(root: pathlib.Path, job: Job, train: Callable[[list[OptimizerConfig]]
     """
     saved: list[range] = []
     while not finished():
-        unsaved = [c for c in chunks(len(job.optimizers), size) if not chunk_path(root, job.key, c).exists()]
+        unsaved = unsaved_chunks(root, job, size)
         if len(unsaved) < 2:
             break
         chunk = unsaved[-1]
@@ -137,9 +137,14 @@ def clear(root: pathlib.Path, key: str) -> None:
         pass  # other jobs' chunks are still there, or it never existed
 
 
+def unsaved_chunks(root: pathlib.Path, job: Job, size: int | None = None) -> list[range]:
+    """`job`'s chunks with no saved file in `root`, in order (a file's contents are checked on loading)."""
+    return [chunk for chunk in chunks(len(job.optimizers), size) if not chunk_path(root, job.key, chunk).exists()]
+
+
 def saved_configs(root: pathlib.Path, job: Job) -> int:
-    """How many of `job`'s configs have saved chunks in `root` (their files exist; loading checks them)."""
-    return sum(len(chunk) for chunk in chunks(len(job.optimizers)) if chunk_path(root, job.key, chunk).exists())
+    """How many of `job`'s configs have saved chunks in `root`."""
+    return len(job.optimizers) - sum(len(chunk) for chunk in unsaved_chunks(root, job))
 
 
 def pending(root: pathlib.Path) -> list[str]:

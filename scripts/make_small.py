@@ -6,8 +6,8 @@ Steps, each rerunnable, from the repository root:
     python scripts/make_small.py spec       # caps and choices -> curves/specs/taskset_small*.gin
     python scripts/make_small.py seed       # copy the published (else taskset-mini's) shards into staging
     python scripts/make_small.py generate   # train the missing jobs into staging/taskset-small (resumable)
-    python scripts/make_small.py assist --task NAME  # beside generate: an idle core trains NAME's chunks
-                                                     #   from its end (the run's last long job)
+    python scripts/make_small.py assist     # beside generate: an idle core trains unfinished jobs'
+                                            #   chunks from their end (--task NAME: only NAME's)
     python scripts/make_small.py status     # jobs done / missing per spec
     python scripts/make_small.py publish    # once complete: compact, verify, move to curves/data/taskset-small
                                             # (--replace: a next version replaces the published one)
@@ -426,25 +426,33 @@ def generate(args) -> None:
 
 
 def assist(args) -> None:
-    """Trains the chunks of a task's unfinished jobs from their end, beside the running `generate`
-    whose worker runs them forwards: when a run is down to its last long job, the idle core shares it."""
+    """Beside a running `generate`: trains the chunks of unfinished jobs from their end (`--task`: that
+    task's; else, again and again, the job with the most unsaved chunks), so a core that `generate`
+    leaves idle, or a third process, shares its long jobs. Stops when no job has two unsaved chunks."""
+    from curves import partials
     from curves.executors import limit_tf_threads
     from curves.runner import assist_job
     from taskset import machine
 
-    if args.task not in {job.task for job in spec_jobs()}:
+    if args.task and args.task not in {job.task for job in spec_jobs()}:
         sys.exit(f"--task {args.task!r} is not a task of taskset-small's specs (see {SPEC})")
-    jobs = sorted((job for job in missing_jobs(args.out) if job.task == args.task),
-                  key=lambda job: len(job.optimizers), reverse=True)
-    if not jobs:
+    if args.task and not any(job.task == args.task for job in missing_jobs(args.out)):
         sys.exit(f"{args.task} has no unfinished job in {args.out}: nothing to assist")
     limit_tf_threads(1)  # the generate workers' thread count: the bits depend on it
-    for job in jobs:
+    finished: set[str] = set()  # jobs whose shard appeared (the manifest lags the disk by seconds)
+    while True:
+        todo = {job.key: (job, len(partials.unsaved_chunks(args.out, job))) for job in missing_jobs(args.out)
+                if job.key not in finished and (not args.task or job.task == args.task)}
+        if not todo or max(n for _, n in todo.values()) < 2:
+            break
+        job, _ = max(todo.values(), key=lambda item: item[1])
         saved = assist_job(job, args.out)
+        if not saved:
+            finished.add(job.key)
         print(f"{job.task} ({len(job.optimizers)} configs): saved chunks starting at "
-              f"{[chunk.start for chunk in saved]}", file=sys.stderr)
-    print(f"environment {machine.describe()['id']} (compare `curves info`: the shard records the forward "
-          "worker's)", file=sys.stderr)
+              f"{[chunk.start for chunk in saved]}", file=sys.stderr, flush=True)
+    print(f"nothing left to assist; environment {machine.describe()['id']} (the shards record the forward "
+          "workers'; `curves info` lists them)", file=sys.stderr)
 
 
 def stored_jobs(root: pathlib.Path) -> dict[str, pathlib.Path]:
@@ -692,8 +700,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--task", action="append", default=[], metavar="NAME",
                    help="only this task's jobs (repeatable): the jobs a session has time to finish")
     p.set_defaults(run=generate)
-    p = sub.add_parser("assist", help="train a running task's chunks from its end, so an idle core shares it")
-    p.add_argument("--task", required=True, metavar="NAME", help="a task whose job `generate` is running")
+    p = sub.add_parser("assist", help="beside generate: train unfinished jobs' chunks from their end")
+    p.add_argument("--task", metavar="NAME", help="only this task's jobs (default: the job with the most "
+                   "unsaved chunks, again and again)")
     p.add_argument("--out", type=pathlib.Path, default=STAGING)
     p.set_defaults(run=assist)
     sub.add_parser("status", help="jobs done and missing").set_defaults(run=status)

@@ -12,6 +12,7 @@ taskset-mini); once published, it is complete, registered and the default.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import importlib.util
 import json
 import pathlib
@@ -135,6 +136,29 @@ def test_assist_names_a_task_it_cannot_assist(make_small, tmp_path):
         make_small.main(["assist", "--task", "mlp_seed999999", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="mlp_seed35 has no unfinished job in"):  # every job of it is published
         make_small.main(["assist", "--task", "mlp_seed35", "--out", str(PUBLISHED)])
+
+
+def test_assist_takes_the_job_with_most_unsaved_chunks_until_none_has_two(make_small, jobs, tmp_path, monkeypatch):
+    """Each job is left with its first chunk, the one a `generate` worker starts with."""
+    import curves.executors
+    import curves.runner
+    from curves import partials
+    from tests.curves.fakes import fake_train
+
+    monkeypatch.setattr(partials, "CHUNK_CONFIGS", 1)
+    short, long_ = [j for j in jobs if len(j.optimizers) == 4][:2]
+    long_ = dataclasses.replace(long_, optimizers=long_.optimizers + short.optimizers[:2])
+    monkeypatch.setattr(make_small, "missing_jobs", lambda root: [short, long_])
+    monkeypatch.setattr(curves.runner, "_default_train", fake_train)
+    threads: list[int] = []
+    monkeypatch.setattr(curves.executors, "limit_tf_threads", threads.append)
+    trained: list[str] = []
+    assist_job = curves.runner.assist_job
+    monkeypatch.setattr(curves.runner, "assist_job", lambda job, root: trained.append(job.key) or assist_job(job, root))
+    make_small.main(["assist", "--out", str(tmp_path)])
+    assert threads == [1]
+    assert [partials.unsaved_chunks(tmp_path, job) for job in (short, long_)] == [[range(0, 1)], [range(0, 1)]]
+    assert trained == [long_.key, short.key] and long_.key != short.key
 
 
 @pytest.fixture(scope="module")
