@@ -407,15 +407,20 @@ def seed(args) -> None:
     print(f"copied {len(list((STAGING / 'shards').iterdir()))} shards of {source} into {STAGING}", file=sys.stderr)
 
 
+def check_tasks(names: list[str], jobs: list) -> None:
+    """Exits naming the first of `names` that is no task of `jobs` (a `--task` value)."""
+    unknown = sorted(set(names) - {job.task for job in jobs})
+    if unknown:
+        sys.exit(f"--task {unknown[0]!r} is not a task of taskset-small's specs (see {SPEC})")
+
+
 def generate(args) -> None:
     import curves
     from curves.executors import ProcessExecutor
 
     jobs = replica_jobs() if args.replicas_only else spec_jobs()
     if args.task:
-        unknown = sorted(set(args.task) - {job.task for job in jobs})
-        if unknown:
-            sys.exit(f"--task {unknown[0]!r} is not a task of taskset-small's specs (see {SPEC})")
+        check_tasks(args.task, jobs)
         jobs = [job for job in jobs if job.task in set(args.task)]
     from curves.partials import pending
 
@@ -434,18 +439,18 @@ def assist(args) -> None:
     from curves.runner import assist_job
     from taskset import machine
 
-    if args.task and args.task not in {job.task for job in spec_jobs()}:
-        sys.exit(f"--task {args.task!r} is not a task of taskset-small's specs (see {SPEC})")
-    if args.task and not any(job.task == args.task for job in missing_jobs(args.out)):
-        sys.exit(f"{args.task} has no unfinished job in {args.out}: nothing to assist")
+    if args.task:
+        check_tasks([args.task], spec_jobs())
+        if not any(job.task == args.task for job in missing_jobs(args.out)):
+            sys.exit(f"{args.task} has no unfinished job in {args.out}: nothing to assist")
     limit_tf_threads(1)  # the generate workers' thread count: the bits depend on it
     finished: set[str] = set()  # jobs whose shard appeared (the manifest lags the disk by seconds)
     while True:
-        todo = {job.key: (job, len(partials.unsaved_chunks(args.out, job))) for job in missing_jobs(args.out)
-                if job.key not in finished and (not args.task or job.task == args.task)}
-        if not todo or max(n for _, n in todo.values()) < 2:
+        todo = [(len(partials.unsaved_chunks(args.out, job)), job) for job in missing_jobs(args.out)
+                if job.key not in finished and (not args.task or job.task == args.task)]
+        unsaved, job = max(todo, key=lambda item: item[0], default=(0, None))
+        if unsaved < 2:
             break
-        job, _ = max(todo.values(), key=lambda item: item[1])
         saved = assist_job(job, args.out)
         if not saved:
             finished.add(job.key)
